@@ -1,0 +1,87 @@
+// swift-tools-version: 6.1
+// videophone: an always-on Linux video-phone appliance.
+// Dependency direction (one way): Appliance → (Signaling, Peer, Capture, Display) → shared types → C shims.
+import PackageDescription
+
+/// One `.systemLibrary` target per C library; each has a `module.modulemap` over a small `shim.h`
+/// that exposes the macros and wraps the variadic functions Swift cannot call.
+func cLibrary(_ name: String, pkgConfig: String?, apt: String) -> Target {
+    .systemLibrary(name: name, path: "Sources/CShims/\(name)", pkgConfig: pkgConfig, providers: [.apt([apt])])
+}
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "videophone",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "videophone", targets: ["videophone"]),
+        .library(name: "Signaling", targets: ["Signaling"]),
+        .library(name: "SignalingCore", targets: ["SignalingCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
+    ],
+    targets: [
+        // MARK: C libraries
+        cLibrary("CV4L2", pkgConfig: "libv4l2", apt: "libv4l-dev"),
+        cLibrary("CALSA", pkgConfig: "alsa", apt: "libasound2-dev"),
+        cLibrary("CDRM", pkgConfig: "libdrm", apt: "libdrm-dev"),
+        cLibrary("CVPX", pkgConfig: "vpx", apt: "libvpx-dev"),
+        cLibrary("COpus", pkgConfig: "opus", apt: "libopus-dev"),
+        cLibrary("CSRTP", pkgConfig: "libsrtp2", apt: "libsrtp2-dev"),
+        cLibrary("COpenSSL", pkgConfig: "openssl", apt: "libssl-dev"),
+        cLibrary("CEvdev", pkgConfig: "libevdev", apt: "libevdev-dev"),
+        cLibrary("CYUV", pkgConfig: nil, apt: "libyuv-dev"),
+
+        // MARK: Signaling
+        // Pure wire codecs and typed events: no I/O, shared by the client and (later) the server.
+        .target(name: "SignalingCore", swiftSettings: strict),
+        .target(
+            name: "Signaling",
+            dependencies: [
+                "SignalingCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "WSClient", package: "swift-websocket"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // MARK: Media and devices (grow in their own issues)
+        .target(name: "Peer", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL"], swiftSettings: strict),
+        .target(name: "Capture", dependencies: ["CV4L2", "CALSA", "CYUV"], swiftSettings: strict),
+        .target(name: "Display", dependencies: ["CDRM", "CALSA", "CYUV"], swiftSettings: strict),
+        .target(
+            name: "Appliance",
+            dependencies: ["Signaling", "Peer", "Capture", "Display", "CEvdev",
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "videophone",
+            dependencies: ["Signaling", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // libFuzzer entry for the Engine.IO / Socket.IO decoders (scripts/fuzz builds it with
+        // -sanitize=fuzzer -DFUZZING); a plain build is a corpus-replay tool.
+        .executableTarget(name: "signaling-fuzz", dependencies: ["SignalingCore"], swiftSettings: strict),
+
+        // MARK: Tests
+        .testTarget(name: "SignalingCoreTests", dependencies: ["SignalingCore"], swiftSettings: strict),
+        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "SignalingCore"],
+                    resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "CBindingTests", dependencies: ["Peer", "Capture", "Display", "Appliance"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct VideophoneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "videophone",
+        abstract: "Tools for the videophone appliance.",
+        subcommands: [SignalCommand.self]
+    )
+}
