@@ -22,8 +22,13 @@ public final actor SignalingClient {
     private let logger: Logger
     private var room: RoomJoin?
     private var pump: Task<Void, Never>?
-    /// Our socket id in the current room (from `room:joined`).
-    public private(set) var selfID: String?
+    private let membership = Broadcast<String?>(nil)
+
+    /// Our socket id in the current room (from `room:joined`); `nil` while not in a room.
+    public nonisolated var selfID: String? { membership.current }
+
+    /// Every change of room membership (our id, or `nil`), starting with the current one.
+    public nonisolated func membershipUpdates() -> AsyncStream<String?> { membership.updates() }
 
     public init(configuration: SocketIOConfiguration, logger: Logger = Logger(label: "videophone.signaling")) {
         socket = SocketIOClient(configuration: configuration, logger: logger)
@@ -43,6 +48,7 @@ public final actor SignalingClient {
     public func stop() async {
         await socket.stop()
         await pump?.value
+        membership.finish()
         continuation.finish()
     }
 
@@ -56,7 +62,7 @@ public final actor SignalingClient {
     /// Leaves the room (and stops rejoining it).
     public func leave() async throws(SignalingError) {
         room = nil
-        selfID = nil
+        membership.set(nil)
         try await send(.leaveRoom)
     }
 
@@ -79,12 +85,12 @@ public final actor SignalingClient {
                 }
                 continuation.yield(.connected)
             case .disconnected(let reason):
-                selfID = nil
+                membership.set(nil)
                 continuation.yield(.disconnected(reason))
             case .event(let name, let args, _):
                 do {
                     if let event = try ServerEvent.decode(name: name, args: args) {
-                        if case .roomJoined(let joined) = event { selfID = joined.id }
+                        if case .roomJoined(let joined) = event { membership.set(joined.id) }
                         continuation.yield(.server(event))
                     } else {
                         logger.notice("ignored unknown signaling event", metadata: ["event": "\(name)"])

@@ -69,6 +69,8 @@ struct SignalCommand: AsyncParsableCommand {
             }
         }
         for await line in lines where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            // Input typed before we are in the room waits for it rather than failing.
+            for await id in client.membershipUpdates() where id != nil { break }
             await emit(line: line, client: client, output: output)
         }
         try? await client.leave()

@@ -21,7 +21,7 @@ public enum ConnectionState: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// A value many tasks can watch: each `updates()` stream starts with the current value.
-final class Broadcast<Value: Sendable>: Sendable {
+final class Broadcast<Value: Sendable & Equatable>: Sendable {
     private struct State {
         var value: Value
         var continuations: [Int: AsyncStream<Value>.Continuation] = [:]
@@ -36,6 +36,7 @@ final class Broadcast<Value: Sendable>: Sendable {
 
     func set(_ newValue: Value) {
         let targets = state.withLock { s -> [AsyncStream<Value>.Continuation] in
+            guard s.value != newValue else { return [] }
             s.value = newValue
             return Array(s.continuations.values)
         }

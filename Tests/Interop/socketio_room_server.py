@@ -1,0 +1,200 @@
+#!/usr/bin/env python3
+"""A python-socketio server implementing the seed's room flow (shared/seed/video-chat-workflow.md and
+issue #2's wire contract). It is an independent Engine.IO v4 / Socket.IO v5 implementation that the
+Swift client's interop tests run against, in websocket-only, polling-only and polling+upgrade modes.
+
+Besides the contract it has test hooks (names start with `test:`) that make the server misbehave on
+request: malformed and oversized frames, binary attachments, acknowledgements.
+
+Prints `READY <port>` on stdout once listening.
+"""
+import argparse
+import asyncio
+import itertools
+import signal
+import ssl
+import sys
+import time
+
+import socketio
+from aiohttp import web
+
+
+def build(args):
+    transports = args.transports.split(",")
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        transports=transports,
+        ping_interval=args.ping_interval,
+        ping_timeout=args.ping_timeout,
+        max_http_buffer_size=args.max_payload,
+        cors_allowed_origins="*",
+        logger=False,
+        engineio_logger=False,
+    )
+    rooms = {}        # room -> {sid: name}
+    member_of = {}    # sid -> room
+    history = {}      # room -> [message]
+    ids = itertools.count(1)
+
+    def log(*parts):
+        print("fixture:", *parts, file=sys.stderr, flush=True)
+
+    async def relay(sid, event, data, field_in, field_out):
+        """Forward to a member of the sender's room only; anything else is refused."""
+        if not isinstance(data, dict) or not isinstance(data.get("to"), str):
+            log("refused", event, "without 'to'")
+            return
+        room = member_of.get(sid)
+        target = data["to"]
+        if room is None or target not in rooms.get(room, {}):
+            log("refused", event, "to a non-member")
+            return
+        payload = {"from": sid}
+        if field_in is not None:
+            payload[field_out] = data.get(field_in)
+        await sio.emit(event, payload, to=target)
+
+    @sio.event
+    async def connect(sid, environ, auth=None):
+        if isinstance(auth, dict) and auth.get("token") == "reject":
+            raise socketio.exceptions.ConnectionRefusedError("bad token")
+        log("connect", sid, "auth" if auth else "")
+
+    @sio.on("room:join")
+    async def room_join(sid, data):
+        room, name = data.get("room"), data.get("userName")
+        if not isinstance(room, str) or not room or not isinstance(name, str) or not name:
+            log("refused room:join", data)
+            return
+        members = rooms.setdefault(room, {})
+        if sid not in members and len(members) >= args.max_members:
+            await sio.emit("room:full", {"room": room}, to=sid)
+            return
+        await leave(sid)
+        members = rooms.setdefault(room, {})
+        members[sid] = name
+        member_of[sid] = room
+        await sio.enter_room(sid, room)
+        users = [{"id": k, "name": v} for k, v in members.items()]
+        await sio.emit("room:joined", {"room": room, "id": sid, "users": users,
+                                       "messages": history.get(room, [])}, to=sid)
+        await sio.emit("user:joined", {"id": sid, "name": name}, room=room, skip_sid=sid)
+
+    async def leave(sid):
+        room = member_of.pop(sid, None)
+        if room is None:
+            return
+        name = rooms.get(room, {}).pop(sid, "")
+        await sio.leave_room(sid, room)
+        await sio.emit("user:left", {"id": sid, "name": name}, room=room)
+        if not rooms.get(room):
+            rooms.pop(room, None)
+            history.pop(room, None)
+
+    @sio.on("leave:room")
+    async def leave_room(sid, *_):
+        await leave(sid)
+
+    @sio.event
+    async def disconnect(sid, *_):
+        await leave(sid)
+
+    @sio.on("user:call")
+    async def user_call(sid, data):
+        await relay(sid, "incoming:call", data, "offer", "offer")
+
+    @sio.on("call:accepted")
+    async def call_accepted(sid, data):
+        await relay(sid, "call:accepted", data, "ans", "ans")
+
+    @sio.on("peer:nego:needed")
+    async def nego_needed(sid, data):
+        await relay(sid, "peer:nego:needed", data, "offer", "offer")
+
+    @sio.on("peer:nego:done")
+    async def nego_done(sid, data):
+        await relay(sid, "peer:nego:final", data, "ans", "ans")
+
+    @sio.on("ice:candidate")
+    async def ice_candidate(sid, data):
+        await relay(sid, "ice:candidate", data, "candidate", "candidate")
+
+    @sio.on("call:end")
+    async def call_end(sid, data):
+        await relay(sid, "call:ended", data, None, None)
+
+    @sio.on("chat:message")
+    async def chat(sid, data):
+        room = member_of.get(sid)
+        if room is None or not isinstance(data, dict) or not isinstance(data.get("text"), str):
+            return
+        message = {"id": str(next(ids)), "userName": rooms[room][sid], "senderId": sid,
+                   "text": data["text"], "timestamp": int(time.time() * 1000)}
+        history.setdefault(room, []).append(message)
+        await sio.emit("chat:message", message, room=room)
+
+    # ---- test hooks -------------------------------------------------------------------------
+    @sio.on("test:echo")
+    async def echo(sid, *data):
+        return list(data)  # the acknowledgement carries the arguments back
+
+    @sio.on("test:malformed")
+    async def malformed(sid, *_):
+        for raw in ['2["unterminated', '9garbage', '2{"not":"an array"}', '3', '2[42]',
+                    '2["room:joined",{"users":"not a list"}]', '2["user:joined",{"id":"x"}]',
+                    '2["no:such:event",{"a":1}]']:
+            # An Engine.IO message with a raw Socket.IO packet inside (addressed by the engine.io sid).
+            await sio.eio.send(sio.manager.eio_sid_from_sid(sid, "/"), raw)
+        await sio.emit("test:binary", {"blob": b"\x00\x01\x02"}, to=sid)
+        await sio.emit("chat:message", {"id": "after", "userName": "fixture", "senderId": "fixture",
+                                        "text": "still here", "timestamp": 0}, to=sid)
+
+    @sio.on("test:oversized")
+    async def oversized(sid, data):
+        await sio.emit("chat:message", {"id": "big", "userName": "fixture", "senderId": "fixture",
+                                        "text": "x" * int(data.get("bytes", 2_000_000)), "timestamp": 0}, to=sid)
+
+    @sio.on("test:kick")
+    async def kick(sid, *_):
+        await sio.disconnect(sid)
+
+    return sio
+
+
+async def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--transports", default="polling,websocket")
+    p.add_argument("--ping-interval", type=float, default=25)
+    p.add_argument("--ping-timeout", type=float, default=20)
+    p.add_argument("--max-members", type=int, default=2)
+    p.add_argument("--max-payload", type=int, default=1_000_000)
+    p.add_argument("--certfile")
+    p.add_argument("--keyfile")
+    args = p.parse_args()
+
+    sio = build(args)
+    app = web.Application()
+    sio.attach(app)
+    runner = web.AppRunner(app, handle_signals=False)
+    await runner.setup()
+    context = None
+    if args.certfile:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.certfile, args.keyfile)
+    site = web.TCPSite(runner, args.host, args.port, ssl_context=context, reuse_address=True)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    print(f"READY {port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for s in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(s, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
