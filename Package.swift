@@ -80,8 +80,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "SignalingCoreTests", dependencies: ["SignalingCore"], swiftSettings: strict),
-        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "SignalingCore"],
-                    resources: [.copy("Fixtures")], swiftSettings: strict),
+        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "SignalingCore"], swiftSettings: strict),
         .testTarget(name: "CBindingTests", dependencies: ["Peer", "Capture", "Display", "Appliance"], swiftSettings: strict),
     ]
 )

@@ -178,7 +178,7 @@ async def main():
     sio = build(args)
     app = web.Application()
     sio.attach(app)
-    runner = web.AppRunner(app, handle_signals=False)
+    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.2)
     await runner.setup()
     context = None
     if args.certfile:
