@@ -42,8 +42,11 @@ public enum SignalingError: Error, Sendable, Equatable, CustomStringConvertible 
     /// Maps errors from NIO, NIOSSL, AsyncHTTPClient and WSClient onto what a person can act on.
     static func classify(_ error: any Error) -> SignalingError {
         if let e = error as? SignalingError { return e }
-        if error is NIOSSLError || error is BoringSSLError { return .tls(String(describing: error)) }
         let text = String(describing: error)
+        if text.contains("CERTIFICATE_VERIFY_FAILED") {
+            return .tls("server certificate not trusted (CERTIFICATE_VERIFY_FAILED); pass the deployment's CA file if it uses a private CA")
+        }
+        if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError { return .tls(text) }
         let lowered = text.lowercased()
         if lowered.contains("certificate") || lowered.contains("ssl") || lowered.contains("tls") { return .tls(text) }
         if error is NIOConnectionError || error is IOError || lowered.contains("connect") || lowered.contains("refused") {

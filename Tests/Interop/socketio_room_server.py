@@ -11,6 +11,7 @@ Prints `READY <port>` on stdout once listening.
 import argparse
 import asyncio
 import itertools
+import os
 import signal
 import ssl
 import sys
@@ -163,6 +164,8 @@ def build(args):
 
 
 async def main():
+    # The test runner may spawn us with signals blocked (the mask is inherited): unblock them.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     p = argparse.ArgumentParser()
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=0)
@@ -188,12 +191,12 @@ async def main():
     await site.start()
     port = site._server.sockets[0].getsockname()[1]
     print(f"READY {port}", flush=True)
-    stop = asyncio.Event()
+    # Exit at once on SIGTERM, as a crashed or restarted server would: the kernel closes every socket.
+    # (A graceful aiohttp shutdown waits seconds for held long-polling and websocket handlers.)
     loop = asyncio.get_running_loop()
     for s in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(s, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+        loop.add_signal_handler(s, lambda: os._exit(0))
+    await asyncio.Event().wait()
 
 
 if __name__ == "__main__":

@@ -71,11 +71,14 @@ final class FixtureServer: @unchecked Sendable {
     func stop() {
         guard let p = process else { return }
         if p.isRunning {
-            kill(p.processIdentifier, SIGCONT)
+            let pid = p.processIdentifier
+            kill(pid, SIGCONT)
             p.terminate()
-            let deadline = Date().addingTimeInterval(5)
-            while p.isRunning && Date() < deadline { usleep(20_000) }
-            if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
+            // A watchdog kills a server that ignores SIGTERM; waitUntilExit returns as soon as it exits.
+            let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 5, execute: watchdog)
+            p.waitUntilExit()
+            watchdog.cancel()
         }
         process = nil
     }
