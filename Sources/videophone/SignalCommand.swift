@@ -33,6 +33,7 @@ struct SignalCommand: AsyncParsableCommand {
         guard let mode = EngineIOConfiguration.Transports(rawValue: transports) else {
             throw ValidationError("--transports must be one of: websocket, polling, polling,websocket")
         }
+        signal(SIGPIPE, SIG_IGN)  // a closed stdout is reported as a write error, handled below
         let level = Logger.Level(rawValue: logLevel) ?? .notice
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -106,6 +107,11 @@ final class JSONLineWriter: Sendable {
         let line = JSONValue.object(object).serialized() + "\n"
         lock.lock()
         defer { lock.unlock() }
-        FileHandle.standardOutput.write(Data(line.utf8))
+        do {
+            try FileHandle.standardOutput.write(contentsOf: Data(line.utf8))
+        } catch {
+            // Whoever read our output has gone (e.g. `| head`): nothing left to do.
+            Foundation.exit(0)
+        }
     }
 }

@@ -23,6 +23,11 @@ struct RoomFlowInteropTests {
             let joined = try await alice.events.wait(for: "user:joined bob") { isEvent($0, "user:joined") }
             #expect(joined == .server(.userJoined(RoomUser(id: bob.id, name: "bob"))))
             let bobJoined = try await bob.events.wait(for: "bob room:joined") { isEvent($0, "room:joined") }
+            // The state names the transport actually in use, so a failed upgrade cannot pass unseen.
+            let expected = mode == .polling ? "polling" : "websocket"
+            try await alice.states.wait(for: "connected over \(expected)") {
+                if case .connected(_, expected) = $0 { true } else { false }
+            }
             if case .server(.roomJoined(let r)) = bobJoined {
                 #expect(Set(r.users.map(\.name)) == ["alice", "bob"])
                 #expect(r.room == "r")

@@ -16,7 +16,7 @@ struct TLSInteropTests {
             let a = await cleanup.add(try await Member.join(server, room: "tls", name: "alice", transports: mode, caFile: ca.caCert))
             _ = try await a.client.request("test:echo", [.string("over tls")])
             if mode == .pollingThenUpgrade {
-                try await a.states.wait(for: "upgraded to wss") { $0.description.contains("connected") }
+                try await a.states.wait(for: "upgraded to wss") { if case .connected(_, "websocket") = $0 { true } else { false } }
             }
         }
     }

@@ -6,6 +6,8 @@ import SignalingCore
 public enum EngineIOEvent: Sendable, Equatable {
     case message(String)
     case binary([UInt8])
+    /// The session moved to another transport (polling → websocket).
+    case upgraded(transport: String)
     /// The session is over; nothing follows. Reconnecting means a new session.
     case closed(SignalingError)
 }
@@ -210,6 +212,7 @@ final actor EngineIOSession {
             do { try await ws.send(held) } catch { await shutdown(error) ; return }
         }
         await polling.close()
+        continuation.yield(.upgraded(transport: ws.name))
         logger.info("engine.io upgraded to websocket", metadata: ["sid": "\(sid)"])
     }
 

@@ -182,6 +182,8 @@ public final actor SocketIOClient {
             switch event {
             case .message(let text):
                 await handleMessage(text, session: session)
+            case .upgraded(let transport):
+                if let sid = namespaceSID { stateBroadcast.set(.connected(sid: sid, transport: transport)) }
             case .binary:
                 if attachmentsToSkip > 0 { attachmentsToSkip -= 1 } else { logger.warning("dropped unexpected binary engine.io message") }
             case .closed(let reason):
