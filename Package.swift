@@ -26,6 +26,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket.git", from: "1.6.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // MARK: C libraries
@@ -56,6 +60,31 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: Signaling server (videophone-server)
+        // Rooms, relay rules, chat store and ICE credentials: transport-free, testable in-process.
+        .target(
+            name: "RoomServer",
+            dependencies: ["SignalingCore",
+                           .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // Engine.IO v4 / Socket.IO v5 server over Hummingbird (polling, websocket, upgrade) and the HTTP API.
+        .target(
+            name: "SignalingServer",
+            dependencies: ["RoomServer", "SignalingCore",
+                           .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "videophone-server",
+            dependencies: ["SignalingServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict
+        ),
+
         // MARK: Media and devices (grow in their own issues)
         .target(name: "Peer", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL"], swiftSettings: strict),
         .target(name: "Capture", dependencies: ["CV4L2", "CALSA", "CYUV"], swiftSettings: strict),
@@ -81,6 +110,8 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "SignalingCoreTests", dependencies: ["SignalingCore"], swiftSettings: strict),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "SignalingCore"], swiftSettings: strict),
+        .testTarget(name: "RoomServerTests", dependencies: ["RoomServer"], swiftSettings: strict),
+        .testTarget(name: "SignalingServerTests", dependencies: ["SignalingServer", "Signaling"], swiftSettings: strict),
         .testTarget(name: "CBindingTests", dependencies: ["Peer", "Capture", "Display", "Appliance"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,1 @@
+// The room core of videophone-server: see RoomDirectory, ChatStore, ICEServers.

@@ -1,0 +1,2 @@
+import SignalingServer
+print("videophone-server: not yet implemented")
