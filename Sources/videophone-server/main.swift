@@ -1,2 +1,0 @@
-import SignalingServer
-print("videophone-server: not yet implemented")

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""python-socketio clients (an independent Engine.IO v4 / Socket.IO v5 implementation) driving the seed's
+room flow against a server under test. Used by Tests/SignalingServerTests.
+
+usage: socketio_client_driver.py URL SCENARIO [--transports polling|websocket|polling,websocket] [--origin O]
+Prints one JSON object: {"ok": true/false, "checks": [...], "error": "..."} and exits 0 if ok.
+"""
+import argparse
+import asyncio
+import json
+import sys
+
+import socketio
+
+checks = []
+
+
+def check(name, condition, detail=""):
+    checks.append({"check": name, "ok": bool(condition), "detail": str(detail)[:300]})
+    if not condition:
+        raise AssertionError(f"{name}: {detail}")
+
+
+class Member:
+    def __init__(self, name, url, transports, origin=None):
+        self.name, self.url, self.transports = name, url, transports
+        self.origin = origin
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.events = asyncio.Queue()
+        self.id = None
+
+        @self.sio.on("*")
+        async def any_event(event, data=None):
+            await self.events.put((event, data))
+
+    async def connect(self):
+        headers = {"Origin": self.origin} if self.origin else {}
+        await self.sio.connect(self.url, transports=self.transports, headers=headers, wait_timeout=5)
+
+    async def join(self, room):
+        await self.sio.emit("room:join", {"room": room, "userName": self.name})
+        event, data = await self.expect({"room:joined", "room:full"})
+        if event == "room:joined":
+            self.id = data["id"]
+        return event, data
+
+    async def expect(self, names, timeout=5):
+        names = {names} if isinstance(names, str) else names
+        while True:
+            event, data = await asyncio.wait_for(self.events.get(), timeout)
+            if event in names:
+                return event, data
+
+    async def nothing(self, name, within=0.7):
+        try:
+            while True:
+                event, data = await asyncio.wait_for(self.events.get(), within)
+                if event == name:
+                    return False
+        except asyncio.TimeoutError:
+            return True
+
+
+async def room_flow(url, transports, origin):
+    a, b, c = (Member(n, url, transports) for n in ("alice", "bob", "carol"))
+    for m in (a, b, c):
+        await m.connect()
+    check("transport", a.sio.transport() == transports[-1], a.sio.transport())
+    ev, joined = await a.join("r1")
+    check("alice joined", ev == "room:joined" and joined["users"] == [{"id": a.id, "name": "alice"}], joined)
+    ev, joined = await b.join("r1")
+    check("bob joined with alice listed", ev == "room:joined" and {u["name"] for u in joined["users"]} == {"alice", "bob"}, joined)
+    ev, data = await a.expect("user:joined")
+    check("alice told bob joined", data == {"id": b.id, "name": "bob"}, data)
+    ev, data = await c.join("r1")
+    check("carol gets room:full", ev == "room:full" and data == {"room": "r1"}, data)
+
+    offer = {"type": "offer", "sdp": "v=0\r\n"}
+    answer = {"type": "answer", "sdp": "v=0\r\n"}
+    cand = {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host", "sdpMid": "0", "sdpMLineIndex": 0}
+    relays = [
+        (a, b, "user:call", {"to": b.id, "offer": offer}, "incoming:call", {"from": a.id, "offer": offer}),
+        (b, a, "call:accepted", {"to": a.id, "ans": answer}, "call:accepted", {"from": b.id, "ans": answer}),
+        (a, b, "peer:nego:needed", {"to": b.id, "offer": offer}, "peer:nego:needed", {"from": a.id, "offer": offer}),
+        (b, a, "peer:nego:done", {"to": a.id, "ans": answer}, "peer:nego:final", {"from": b.id, "ans": answer}),
+        (a, b, "ice:candidate", {"to": b.id, "candidate": cand}, "ice:candidate", {"from": a.id, "candidate": cand}),
+        (b, a, "ice:candidate", {"to": a.id, "candidate": None}, "ice:candidate", {"from": b.id, "candidate": None}),
+        (a, b, "call:end", {"to": b.id}, "call:ended", {"from": a.id}),
+    ]
+    for sender, receiver, name, payload, expected_name, expected in relays:
+        await sender.sio.emit(name, payload)
+        _, got = await receiver.expect(expected_name)
+        check(f"relay {name}", got == expected, got)
+
+    # A relay aimed at a socket in another room is refused.
+    d = Member("dave", url, transports)
+    await d.connect()
+    await d.join("r2")
+    await d.sio.emit("user:call", {"to": a.id, "offer": offer})
+    check("cross-room relay refused", await a.nothing("incoming:call"))
+
+    await a.sio.emit("chat:message", {"text": "hello"})
+    for m in (a, b):
+        _, msg = await m.expect("chat:message")
+        check(f"chat reaches {m.name}", msg["text"] == "hello" and msg["senderId"] == a.id and msg["userName"] == "alice", msg)
+
+    await b.sio.emit("leave:room")
+    _, left = await a.expect("user:left")
+    check("user:left on leave", left == {"id": b.id, "name": "bob"}, left)
+    await b.join("r1")
+    await a.expect("user:joined")
+    await b.sio.disconnect()
+    _, left = await a.expect("user:left")
+    check("user:left on disconnect", left["name"] == "bob", left)
+    for m in (a, c, d):
+        await m.sio.disconnect()
+
+
+async def history(url, transports, origin):
+    """Joins room `history` and prints the messages it got; posts one more."""
+    a = Member("keeper", url, transports)
+    await a.connect()
+    _, joined = await a.join("history")
+    await a.sio.emit("chat:message", {"text": f"message {len(joined['messages']) + 1}"})
+    await a.expect("chat:message")
+    checks.append({"check": "history", "ok": True, "detail": json.dumps([m["text"] for m in joined["messages"]])})
+    await a.sio.disconnect()
+
+
+async def origin_check(url, transports, origin):
+    a = Member("web", url, transports, origin=origin)
+    try:
+        await a.connect()
+        checks.append({"check": "connected", "ok": True, "detail": origin})
+        await a.sio.disconnect()
+    except socketio.exceptions.ConnectionError as e:
+        checks.append({"check": "refused", "ok": True, "detail": str(e)})
+
+
+async def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("url")
+    p.add_argument("scenario", choices=["room_flow", "history", "origin"])
+    p.add_argument("--transports", default="polling,websocket")
+    p.add_argument("--origin")
+    args = p.parse_args()
+    scenario = {"room_flow": room_flow, "history": history, "origin": origin_check}[args.scenario]
+    try:
+        await asyncio.wait_for(scenario(args.url, args.transports.split(","), args.origin), 30)
+        print(json.dumps({"ok": True, "checks": checks}))
+        return 0
+    except Exception as e:  # report, never hang
+        print(json.dumps({"ok": False, "checks": checks, "error": f"{type(e).__name__}: {e}"}))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+
+/// videophone-server against python-socketio clients (an independent implementation), in the three
+/// transport modes; the server runs as its own process, as deployed.
+@Suite("videophone-server against python-socketio clients", .serialized)
+struct ServerInteropTests {
+    static let modes = ["polling", "websocket", "polling,websocket"]
+
+    @Test("the whole room flow, relays, room:full, cross-room relay refused", arguments: modes)
+    func roomFlow(mode: String) throws {
+        let server = try ServerProcess(transports: mode)
+        defer { server.stop() }
+        let result = try Driver.run(server.url, "room_flow", transports: mode)
+        #expect(result.ok, "\(result.error ?? "") \(result.checks.filter { !$0.ok })")
+        #expect(result.checks.count >= 15)
+    }
+
+    @Test("chat history survives a server restart")
+    func historyAfterRestart() throws {
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("vp-state-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        var server = try ServerProcess(transports: "polling,websocket", stateDir: state)
+        for _ in 0..<2 { _ = try Driver.run(server.url, "history", transports: "websocket") }
+        server.stop()
+        server = try ServerProcess(transports: "polling,websocket", stateDir: state)
+        defer { server.stop() }
+        let result = try Driver.run(server.url, "history", transports: "polling")
+        #expect(result.ok)
+        #expect(result.checks.first?.detail == #"["message 1", "message 2"]"#)
+    }
+
+    @Test("polling from an allowed origin is accepted, from another refused")
+    func origins() throws {
+        let server = try ServerProcess(transports: "polling", extra: ["--allowed-origin", "http://app.example"])
+        defer { server.stop() }
+        let allowed = try Driver.run(server.url, "origin", transports: "polling", origin: "http://app.example")
+        #expect(allowed.checks.first?.check == "connected")
+        let refused = try Driver.run(server.url, "origin", transports: "polling", origin: "http://evil.example")
+        #expect(refused.checks.first?.check == "refused")
+    }
+}
+
+/// The python-socketio driver (Tests/Interop/socketio_client_driver.py) and its JSON verdict.
+enum Driver {
+    struct Check: Decodable { let check: String; let ok: Bool; let detail: String }
+    struct Result: Decodable { let ok: Bool; let checks: [Check]; let error: String? }
+
+    static func run(_ url: String, _ scenario: String, transports: String, origin: String? = nil) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ServerProcess.python)
+        p.arguments = [ServerProcess.root + "/Tests/Interop/socketio_client_driver.py", url, scenario, "--transports", transports]
+            + (origin.map { ["--origin", $0] } ?? [])
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return try JSONDecoder().decode(Result.self, from: data)
+    }
+}
+
+/// `videophone-server` started on a free loopback port; stopped by `stop()`.
+struct ServerProcess {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+    static var python: String { ProcessInfo.processInfo.environment["VIDEOPHONE_PYTHON"] ?? root + "/.venv/bin/python" }
+
+    let process: Process
+    let url: String
+
+    init(transports: String, stateDir: String? = nil, extra: [String] = []) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("videophone-server")
+        p.arguments = ["--port", "0", "--transports", transports, "--log-level", "warning"]
+            + (stateDir.map { ["--state-dir", $0] } ?? ["--store", "memory"]) + extra
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        var line = Data()
+        while true {
+            let byte = out.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data("\n".utf8) { break }
+            line.append(byte)
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        guard text.hasPrefix("listening on "), let port = text.split(separator: ":").last else {
+            p.terminate()
+            throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "server did not start: \(text)"])
+        }
+        process = p
+        url = "http://127.0.0.1:\(port)"
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.interrupt()
+        let pid = process.processIdentifier
+        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 5, execute: watchdog)
+        process.waitUntilExit()
+        watchdog.cancel()
+    }
+}
