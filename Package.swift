@@ -77,6 +77,8 @@ let package = Package(
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                            .product(name: "Logging", package: "swift-log")],
+            // The call page served at `/` (plain HTML + JS, no build step).
+            resources: [.copy("Web")],
             swiftSettings: strict
         ),
         .executableTarget(

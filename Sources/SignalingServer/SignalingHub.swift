@@ -14,12 +14,14 @@ public final actor SignalingHub {
     private let logger: Logger
     private let chat: any ChatStore
     private let historyLimit: Int
+    private let ice: ICEServers
     private var rooms: RoomDirectory
     private var clients: [String: Client] = [:]           // engine.io sid → client
     private var socketToSession: [String: String] = [:]   // socket.io id → engine.io sid
 
-    public init(maxMembers: Int, chat: any ChatStore, historyLimit: Int = 50, logger: Logger) {
+    public init(maxMembers: Int, chat: any ChatStore, ice: ICEServers, historyLimit: Int = 50, logger: Logger) {
         rooms = RoomDirectory(maxMembers: maxMembers)
+        self.ice = ice
         self.chat = chat
         self.historyLimit = historyLimit
         self.logger = logger
@@ -82,6 +84,13 @@ public final actor SignalingHub {
     }
 
     private func handleEvent(_ name: String, _ args: [JSONValue], ackID: UInt64?, from socketID: String) async {
+        // Request/response events (answered through the Socket.IO acknowledgement).
+        if name == "ice:servers" {
+            let userName = rooms.name(of: socketID) ?? socketID
+            let reply = (try? JSONValue(encoding: ice.iceServers(for: userName, now: Date()))) ?? .null
+            if let ackID { await acknowledge(ackID, [reply], to: socketID) }
+            return
+        }
         let event: ClientEvent?
         do {
             event = try ClientEvent.decode(name: name, args: args)
@@ -107,7 +116,11 @@ public final actor SignalingHub {
             await relay(from: socketID, to: to, event: .iceCandidate(from: socketID, candidate: candidate))
         case .endCall(let to): await relay(from: socketID, to: to, event: .callEnded(from: socketID))
         }
-        _ = ackID
+    }
+
+    private func acknowledge(_ ackID: UInt64, _ args: [JSONValue], to socketID: String) async {
+        guard let sid = socketToSession[socketID], let session = clients[sid]?.session else { return }
+        await session.send([.message(SocketIOPacket(kind: .ack, ackID: ackID, data: .array(args)).encoded())])
     }
 
     // MARK: Rooms (the seed's flow)

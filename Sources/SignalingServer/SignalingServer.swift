@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import NIOCore
 import RoomServer
 
 /// Settings of `videophone-server`.
@@ -12,6 +13,8 @@ public struct SignalingServerConfiguration: Sendable {
     public var maxMembers = 2
     /// Origins allowed to poll cross-origin and open websockets (`*` = any).
     public var allowedOrigins = ["*"]
+    /// STUN/TURN handed to clients; the TURN secret stays on the server.
+    public var ice = ICEServerConfig()
     public init() {}
 }
 
@@ -20,13 +23,20 @@ public struct SignalingServerConfiguration: Sendable {
 public func makeSignalingServer(configuration: SignalingServerConfiguration, chat: any ChatStore, logger: Logger,
                                 onListening: @escaping @Sendable (Int) async -> Void = { _ in })
     -> (some ApplicationProtocol, SignalingHub) {
-    let hub = SignalingHub(maxMembers: configuration.maxMembers, chat: chat, logger: logger)
+    let ice = ICEServers(config: configuration.ice)
+    let hub = SignalingHub(maxMembers: configuration.maxMembers, chat: chat, ice: ice, logger: logger)
     let endpoint = EngineIOEndpoint(configuration: configuration.engine, allowedOrigins: configuration.allowedOrigins,
                                     hub: hub, logger: logger)
     let router = Router()
     router.get("/healthz") { _, _ -> String in
         let counts = await hub.counts
         return #"{"status":"ok","sessions":\#(counts.sessions),"sockets":\#(counts.sockets)}"#
+    }
+    let page = WebPage.load(logger: logger)
+    router.get("/") { _, _ in page.response() }
+    router.get("/api/ice-servers") { request, _ -> Response in
+        let name = request.uri.queryParameters["name"].map(String.init) ?? "web"
+        return jsonResponse(ice.iceServers(for: name, now: Date()))
     }
     router.get("/socket.io") { request, _ in try await endpoint.poll(request) }
     router.post("/socket.io") { request, _ in try await endpoint.post(request) }
@@ -47,4 +57,32 @@ public func makeSignalingServer(configuration: SignalingServerConfiguration, cha
         logger: logger
     )
     return (app, hub)
+}
+
+/// The call page, read once from the bundle at start-up.
+struct WebPage: Sendable {
+    let html: String
+
+    static func load(logger: Logger) -> WebPage {
+        guard let url = Bundle.module.url(forResource: "index", withExtension: "html", subdirectory: "Web"),
+              let html = try? String(contentsOf: url, encoding: .utf8) else {
+            logger.error("web page missing from the bundle; / will answer 503")
+            return WebPage(html: "")
+        }
+        return WebPage(html: html)
+    }
+
+    func response() -> Response {
+        guard !html.isEmpty else { return Response(status: .serviceUnavailable) }
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
+                        body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+}
+
+func jsonResponse(_ value: some Encodable) -> Response {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+    return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }

@@ -25,6 +25,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Directory for the chat database.") var stateDir = "./state"
     @Option(help: "Chat store: sqlite or memory.") var store = "sqlite"
     @Option(help: "Chat messages kept per room.") var chatKeep = 200
+    @Option(name: .customLong("stun-url"), help: "STUN URL handed to clients (repeat).") var stunURLs: [String] = []
+    @Option(name: .customLong("turn-url"), help: "TURN URL handed to clients with short-lived credentials (repeat).")
+    var turnURLs: [String] = []
+    @Option(help: "File holding the TURN REST shared secret (coturn use-auth-secret). Never sent to clients.")
+    var turnSecretFile: String?
+    @Option(help: "Lifetime of TURN credentials, seconds.") var turnTTL = 86400
     @Option(help: "Log level.") var logLevel = "info"
 
     func run() async throws {
@@ -56,6 +62,17 @@ struct ServerCommand: AsyncParsableCommand {
         }
         config.engine.allowPolling = modes.contains("polling")
         config.engine.allowWebSocket = modes.contains("websocket")
+
+        var secret: String?
+        if let turnSecretFile {
+            do {
+                secret = try String(contentsOfFile: turnSecretFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            } catch {
+                throw ValidationError("cannot read --turn-secret-file: \(error.localizedDescription)")
+            }
+        }
+        if !turnURLs.isEmpty && secret == nil { throw ValidationError("--turn-url needs --turn-secret-file") }
+        config.ice = ICEServerConfig(stunURLs: stunURLs, turnURLs: turnURLs, turnSecret: secret, ttl: turnTTL)
 
         let retention = ChatRetention(maxMessagesPerRoom: chatKeep)
         let chat: any ChatStore
