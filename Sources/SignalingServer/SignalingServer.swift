@@ -4,6 +4,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import RoomServer
+import ServiceLifecycle
 
 /// Settings of `videophone-server`.
 public struct SignalingServerConfiguration: Sendable {
@@ -85,4 +86,38 @@ func jsonResponse(_ value: some Encodable) -> Response {
     let data = (try? encoder.encode(value)) ?? Data("{}".utf8)
     return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"],
                     body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+/// Runs beside the HTTP server; on graceful shutdown (SIGTERM/SIGINT) it tells every client the
+/// server is going away (Engine.IO close) and closes the chat store, before the listener stops.
+public struct HubShutdownService: Service {
+    let hub: SignalingHub
+    let chat: any ChatStore
+    let logger: Logger
+
+    public init(hub: SignalingHub, chat: any ChatStore, logger: Logger) {
+        self.hub = hub
+        self.chat = chat
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        let count = await hub.counts.sessions
+        await hub.closeAll()
+        chat.close()
+        logger.info("shut down", metadata: ["sessions_closed": "\(count)"])
+    }
+}
+
+/// Runs the server until SIGTERM/SIGINT, then shuts down gracefully (members told, store closed).
+public func runSignalingServer(configuration: SignalingServerConfiguration, chat: any ChatStore, logger: Logger,
+                               onListening: @escaping @Sendable (Int) async -> Void) async throws {
+    let (app, hub) = makeSignalingServer(configuration: configuration, chat: chat, logger: logger, onListening: onListening)
+    let group = ServiceGroup(configuration: .init(
+        services: [.init(service: app), .init(service: HubShutdownService(hub: hub, chat: chat, logger: logger))],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger
+    ))
+    try await group.run()
 }

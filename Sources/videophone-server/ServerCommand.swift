@@ -82,11 +82,9 @@ struct ServerCommand: AsyncParsableCommand {
         default: throw ValidationError("--store must be sqlite or memory")
         }
         let host = config.host
-        let (app, _) = makeSignalingServer(configuration: config, chat: chat, logger: logger) { port in
+        try await runSignalingServer(configuration: config, chat: chat, logger: logger) { port in
             // One machine-readable line for scripts and tests.
             FileHandle.standardOutput.write(Data("listening on \(host):\(port)\n".utf8))
         }
-        try await app.runService()
-        chat.close()
     }
 }

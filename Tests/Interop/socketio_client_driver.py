@@ -137,14 +137,97 @@ async def origin_check(url, transports, origin):
         checks.append({"check": "refused", "ok": True, "detail": str(e)})
 
 
+async def abuse(url, transports, origin):
+    """Bad input from one client must not hurt a bystander (run the server with --max-payload 65536)."""
+    bystander = Member("bystander", url, transports)
+    await bystander.connect()
+    await bystander.join("calm")
+
+    async def bystander_ok(label):
+        reply = await bystander.sio.call("ice:servers", {}, timeout=5)
+        check(f"bystander served after {label}", isinstance(reply, dict) and "iceServers" in reply, reply)
+
+    # Malformed Socket.IO packets and unknown events: dropped, the sender's connection survives.
+    bad = Member("garbage", url, transports)
+    await bad.connect()
+    await bad.join("bad")
+    for raw in ['2["unterminated', "9nonsense", '2{"not":"array"}', "3", '2["room:join",42]', '2["user:call",{}]']:
+        await bad.sio.eio.send(raw)
+    await bad.sio.emit("no:such:event", {"x": 1})
+    await bad.sio.emit("chat:message", {"text": ""})
+    await bad.sio.emit("room:join", {"room": "bad room with spaces!", "userName": "x"})
+    reply = await bad.sio.call("ice:servers", {}, timeout=5)
+    check("malformed input survived", isinstance(reply, dict), reply)
+    await bystander_ok("malformed input")
+
+    # Oversized message: the session is closed; others carry on.
+    big = Member("big", url, transports)
+    await big.connect()
+    await big.join("big")
+    try:
+        await big.sio.emit("chat:message", {"text": "x" * 200_000})
+    except Exception:
+        pass
+    for _ in range(50):
+        if not big.sio.connected:
+            break
+        await asyncio.sleep(0.1)
+    check("oversized sender disconnected", not big.sio.connected)
+    await bystander_ok("oversized message")
+
+    # Flood beyond the rate limit: most messages dropped, the flooder cut off, others served.
+    flood = Member("flood", url, transports)
+    await flood.connect()
+    await flood.join("flood")
+    start = asyncio.get_running_loop().time()
+    for i in range(400):
+        if not flood.sio.connected:
+            break
+        try:
+            await flood.sio.emit("chat:message", {"text": f"spam {i}"})
+        except Exception:
+            break
+    delivered = 0
+    try:
+        while True:
+            event, _ = await asyncio.wait_for(flood.events.get(), 1.0)
+            delivered += event == "chat:message"
+    except asyncio.TimeoutError:
+        pass
+    elapsed = asyncio.get_running_loop().time() - start
+    check("flood mostly dropped", delivered < 150, f"{delivered} of 400 delivered in {elapsed:.1f}s")
+    for _ in range(50):
+        if not flood.sio.connected:
+            break
+        await asyncio.sleep(0.1)
+    check("flooder disconnected", not flood.sio.connected)
+    await bystander_ok("flood")
+    for m in (bystander, bad, big, flood):
+        if m.sio.connected:
+            await m.sio.disconnect()
+
+
+async def shutdown(url, transports, origin):
+    """Joins, says READY on stderr, then waits to be told the server is going away."""
+    a = Member("stayer", url, transports)
+    await a.connect()
+    await a.join("stay")
+    gone = asyncio.Event()
+    a.sio.on("disconnect", lambda *args: gone.set())
+    print("READY", file=sys.stderr, flush=True)
+    await asyncio.wait_for(gone.wait(), 10)
+    check("told to disconnect", True)
+
+
 async def main():
     p = argparse.ArgumentParser()
     p.add_argument("url")
-    p.add_argument("scenario", choices=["room_flow", "history", "origin"])
+    p.add_argument("scenario", choices=["room_flow", "history", "origin", "abuse", "shutdown"])
     p.add_argument("--transports", default="polling,websocket")
     p.add_argument("--origin")
     args = p.parse_args()
-    scenario = {"room_flow": room_flow, "history": history, "origin": origin_check}[args.scenario]
+    scenario = {"room_flow": room_flow, "history": history, "origin": origin_check, "abuse": abuse,
+                "shutdown": shutdown}[args.scenario]
     try:
         await asyncio.wait_for(scenario(args.url, args.transports.split(","), args.origin), 30)
         print(json.dumps({"ok": True, "checks": checks}))

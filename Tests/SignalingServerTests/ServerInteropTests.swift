@@ -22,8 +22,12 @@ struct ServerInteropTests {
         defer { try? FileManager.default.removeItem(atPath: state) }
         var server = try ServerProcess(transports: "polling,websocket", stateDir: state)
         for _ in 0..<2 { _ = try Driver.run(server.url, "history", transports: "websocket") }
+        let t0 = Date()
         server.stop()
+        print("history: server stopped in \(String(format: "%.2f", Date().timeIntervalSince(t0))) s")
+        let t1 = Date()
         server = try ServerProcess(transports: "polling,websocket", stateDir: state)
+        print("history: restart \(Date().timeIntervalSince(t1))")
         defer { server.stop() }
         let result = try Driver.run(server.url, "history", transports: "polling")
         #expect(result.ok)
@@ -102,5 +106,48 @@ struct ServerProcess {
         DispatchQueue.global().asyncAfter(deadline: .now() + 5, execute: watchdog)
         process.waitUntilExit()
         watchdog.cancel()
+    }
+}
+
+@Suite("videophone-server under bad input and shutdown", .serialized)
+struct ServerRobustnessTests {
+    @Test("malformed packets, unknown events, oversized payloads and floods are refused; others keep being served",
+          arguments: ServerInteropTests.modes)
+    func abuse(mode: String) throws {
+        let server = try ServerProcess(transports: mode, extra: ["--max-payload", "65536"])
+        defer { server.stop() }
+        let result = try Driver.run(server.url, "abuse", transports: mode)
+        #expect(result.ok, "\(result.error ?? "") \(result.checks.filter { !$0.ok })")
+        #expect(server.process.isRunning)
+        print("abuse(\(mode)): \(result.checks.map { "\($0.check): \($0.detail.prefix(60))" })")
+    }
+
+    @Test("SIGTERM: members are told, the server exits cleanly")
+    func gracefulShutdown() throws {
+        let server = try ServerProcess(transports: "polling,websocket")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ServerProcess.python)
+        p.arguments = [ServerProcess.root + "/Tests/Interop/socketio_client_driver.py", server.url, "shutdown", "--transports", "websocket"]
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        // Wait for the member to be in its room (bounded by the driver's own timeouts).
+        var said = Data()
+        while !String(decoding: said, as: UTF8.self).contains("READY") {
+            let chunk = err.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            said.append(chunk)
+        }
+        let start = Date()
+        kill(server.process.processIdentifier, SIGTERM)
+        server.process.waitUntilExit()
+        let exitTime = Date().timeIntervalSince(start)
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        let result = try JSONDecoder().decode(Driver.Result.self, from: data)
+        print("shutdown: server exited \(server.process.terminationStatus) after \(String(format: "%.2f", exitTime)) s")
+        #expect(result.ok, "\(result.error ?? "")")
+        #expect(server.process.terminationStatus == 0)
     }
 }

@@ -11,7 +11,36 @@ public struct EngineIOServerConfiguration: Sendable {
     public var maxPayload: Int = 1_000_000
     public var allowPolling = true
     public var allowWebSocket = true
+    /// Socket.IO messages per second a client may send on average, and in one burst.
+    public var messageRate = 20.0
+    public var messageBurst = 60.0
+    /// Messages dropped for flooding before the session is closed.
+    public var floodDropLimit = 200
     public init() {}
+}
+
+/// A token bucket: `rate` tokens a second up to `burst`; one message costs one token.
+struct TokenBucket {
+    let rate: Double
+    let burst: Double
+    private var tokens: Double
+    private var last: ContinuousClock.Instant
+
+    init(rate: Double, burst: Double, now: ContinuousClock.Instant = .now) {
+        self.rate = rate
+        self.burst = burst
+        tokens = burst
+        last = now
+    }
+
+    mutating func take(now: ContinuousClock.Instant = .now) -> Bool {
+        let elapsed = last.duration(to: now)
+        tokens = min(burst, tokens + rate * (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18))
+        last = now
+        guard tokens >= 1 else { return false }
+        tokens -= 1
+        return true
+    }
 }
 
 /// Why a session ended.
@@ -42,6 +71,8 @@ final actor ServerSession {
     private var pongSeen = true
     private var heartbeat: Task<Void, Never>?
     private(set) var isClosed = false
+    private var bucket: TokenBucket
+    private var dropped = 0
 
     init(sid: String, transport: String, configuration: EngineIOServerConfiguration, logger: Logger,
          onMessage: @escaping @Sendable (String) async -> Void,
@@ -52,6 +83,7 @@ final actor ServerSession {
         self.logger = logger
         self.onMessage = onMessage
         self.onClose = onClose
+        bucket = TokenBucket(rate: configuration.messageRate, burst: configuration.messageBurst)
     }
 
     var handshake: EngineIOHandshake {
@@ -155,6 +187,7 @@ final actor ServerSession {
     // MARK: Packets
 
     private func handle(_ packet: EngineIOPacket, via source: String) async {
+        guard !isClosed else { return }
         switch packet {
         case .ping("probe") where source == "websocket" && probing:
             try? await webSocket?.write(.text(EngineIOPacket.pong("probe").encoded()))
@@ -175,6 +208,17 @@ final actor ServerSession {
             pongSeen = true
         case .message(let text):
             guard source == transport else { return }
+            guard bucket.take() else {
+                dropped += 1
+                if dropped == 1 || dropped % 50 == 0 {
+                    logger.warning("dropping messages over the rate limit", metadata: ["sid": "\(sid)", "dropped": "\(dropped)"])
+                }
+                if dropped >= configuration.floodDropLimit {
+                    logger.warning("closing flooding session", metadata: ["sid": "\(sid)"])
+                    await close(.protocolError)
+                }
+                return
+            }
             await onMessage(text)
         case .close:
             await close(.clientClosed)
