@@ -107,6 +107,10 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // Load benchmark for videophone-server (scripts/bench-signaling); not a test.
+        .executableTarget(name: "signaling-load", dependencies: ["Signaling", "SignalingCore",
+                                                                 .product(name: "Logging", package: "swift-log")],
+                          swiftSettings: strict),
         // libFuzzer entry for the Engine.IO / Socket.IO decoders (scripts/fuzz builds it with
         // -sanitize=fuzzer -DFUZZING); a plain build is a corpus-replay tool.
         .executableTarget(name: "signaling-fuzz", dependencies: ["SignalingCore"], swiftSettings: strict),
