@@ -64,7 +64,7 @@ public final class SQLiteChatStore: ChatStore {
     public func append(room: String, message: ChatMessage) throws {
         let timestamp = try message.storedTimestamp()
         let keep = retention.maxMessagesPerRoom
-        try dbQueue.write { db in
+        try inWriteTransaction { db in
             try db.execute(
                 sql: """
                     INSERT INTO chat_message (room, id, userName, senderId, text, timestamp)
@@ -83,7 +83,7 @@ public final class SQLiteChatStore: ChatStore {
 
     public func history(room: String, limit: Int) throws -> [ChatMessage] {
         guard limit > 0 else { return [] }
-        return try dbQueue.read { db in
+        return try withOpenDatabase { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -101,9 +101,9 @@ public final class SQLiteChatStore: ChatStore {
     public func prune(now: Date) throws -> Int {
         let cutoff = retention.cutoffMilliseconds(now: now)
         let keep = retention.maxMessagesPerRoom
-        return try dbQueue.write { db in
+        return try inWriteTransaction { db in
             try db.execute(sql: "DELETE FROM chat_message WHERE timestamp < ?", arguments: [cutoff])
-            var removed = db.changesCount
+            let expired = db.changesCount
             try db.execute(
                 sql: """
                     DELETE FROM chat_message WHERE seq IN (
@@ -113,8 +113,31 @@ public final class SQLiteChatStore: ChatStore {
                         WHERE rank > ?)
                     """,
                 arguments: [keep])
-            removed += db.changesCount
-            return removed
+            return expired + db.changesCount
+        }
+    }
+
+    /// Runs `body` on the connection, or throws ``ChatStoreError/closed`` after `close()`. GRDB's
+    /// `read`/`write` dereference a closed connection (a crash, not an error), so every access goes
+    /// through `inDatabase`, which is serialised with `close()` on the same queue (the check cannot
+    /// race), and checks first.
+    private func withOpenDatabase<T>(_ body: (Database) throws -> T) throws -> T {
+        try dbQueue.inDatabase { db in
+            guard db.sqliteConnection != nil else { throw ChatStoreError.closed }
+            return try body(db)
+        }
+    }
+
+    /// `body` in one IMMEDIATE transaction (taking the write lock up front, so a concurrent external
+    /// reader cannot make the upgrade fail half-way), committed if it returns, rolled back if it throws.
+    private func inWriteTransaction<T>(_ body: (Database) throws -> T) throws -> T {
+        try withOpenDatabase { db in
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                return .commit
+            }
+            return result!  // set: the transaction ran `body` to completion
         }
     }
 
