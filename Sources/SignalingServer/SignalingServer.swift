@@ -115,9 +115,28 @@ public func runSignalingServer(configuration: SignalingServerConfiguration, chat
                                onListening: @escaping @Sendable (Int) async -> Void) async throws {
     let (app, hub) = makeSignalingServer(configuration: configuration, chat: chat, logger: logger, onListening: onListening)
     let group = ServiceGroup(configuration: .init(
-        services: [.init(service: app), .init(service: HubShutdownService(hub: hub, chat: chat, logger: logger))],
+        services: [.init(service: app), .init(service: HubShutdownService(hub: hub, chat: chat, logger: logger)),
+                   .init(service: ChatPruneService(chat: chat, logger: logger))],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger
     ))
     try await group.run()
+}
+
+/// Applies chat retention by age: at start, then hourly (count limits apply on every append).
+struct ChatPruneService: Service {
+    let chat: any ChatStore
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                let removed = try chat.prune(now: Date())
+                if removed > 0 { logger.info("pruned old chat messages", metadata: ["removed": "\(removed)"]) }
+            } catch {
+                logger.warning("chat prune failed", metadata: ["reason": "\(error)"])
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(3600)) }
+        }
+    }
 }
