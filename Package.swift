@@ -61,6 +61,10 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // MARK: Config files
+        // The TOML subset our config files use (server and appliance).
+        .target(name: "TOMLConfig", swiftSettings: strict),
+
         // MARK: Signaling server (videophone-server)
         // Rooms, relay rules, chat store and ICE credentials: transport-free, testable in-process.
         .target(
@@ -74,8 +78,9 @@ let package = Package(
         // Engine.IO v4 / Socket.IO v5 server over Hummingbird (polling, websocket, upgrade) and the HTTP API.
         .target(
             name: "SignalingServer",
-            dependencies: ["RoomServer", "SignalingCore",
+            dependencies: ["RoomServer", "SignalingCore", "TOMLConfig",
                            .product(name: "Hummingbird", package: "hummingbird"),
+                           .product(name: "HummingbirdTLS", package: "hummingbird"),
                            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "Logging", package: "swift-log")],
@@ -118,6 +123,7 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "SignalingCoreTests", dependencies: ["SignalingCore"], swiftSettings: strict),
         .testTarget(name: "SignalingTests", dependencies: ["Signaling", "SignalingCore"], swiftSettings: strict),
+        .testTarget(name: "TOMLConfigTests", dependencies: ["TOMLConfig"], swiftSettings: strict),
         .testTarget(name: "RoomServerTests", dependencies: ["RoomServer"], swiftSettings: strict),
         .testTarget(name: "SignalingServerTests", dependencies: ["SignalingServer", "Signaling"], swiftSettings: strict),
         .testTarget(name: "CBindingTests", dependencies: ["Peer", "Capture", "Display", "Appliance"], swiftSettings: strict),

@@ -1,5 +1,7 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -16,6 +18,10 @@ public struct SignalingServerConfiguration: Sendable {
     public var allowedOrigins = ["*"]
     /// STUN/TURN handed to clients; the TURN secret stays on the server.
     public var ice = ICEServerConfig()
+    /// PEM certificate chain and key for direct TLS; `nil` = plain HTTP (behind a reverse proxy).
+    public var tls: (certificate: String, key: String)?
+    /// Bearer token for the admin API (`/api/devices`); `nil` disables that API.
+    public var adminToken: String?
     public init() {}
 }
 
@@ -23,7 +29,7 @@ public struct SignalingServerConfiguration: Sendable {
 /// `onListening` receives the bound port (useful with port 0).
 public func makeSignalingServer(configuration: SignalingServerConfiguration, chat: any ChatStore, logger: Logger,
                                 onListening: @escaping @Sendable (Int) async -> Void = { _ in })
-    -> (some ApplicationProtocol, SignalingHub) {
+    throws -> (some ApplicationProtocol, SignalingHub) {
     let ice = ICEServers(config: configuration.ice)
     let hub = SignalingHub(maxMembers: configuration.maxMembers, chat: chat, ice: ice, logger: logger)
     let endpoint = EngineIOEndpoint(configuration: configuration.engine, allowedOrigins: configuration.allowedOrigins,
@@ -49,10 +55,18 @@ public func makeSignalingServer(configuration: SignalingServerConfiguration, cha
     } onUpgrade: { inbound, outbound, context in
         await endpoint.serveWebSocket(context.request, inbound: inbound, outbound: outbound)
     }
+    var server = HTTPServerBuilder.http1WebSocketUpgrade(webSocketRouter: webSocketRouter,
+                                                         configuration: .init(maxFrameSize: configuration.engine.maxPayload))
+    if let tls = configuration.tls {
+        var tlsConfiguration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.key, format: .pem)))
+        tlsConfiguration.applicationProtocols = ["http/1.1"]
+        server = try .tls(server, tlsConfiguration: tlsConfiguration)
+    }
     let app = Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter,
-                                       configuration: .init(maxFrameSize: configuration.engine.maxPayload)),
+        server: server,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "videophone-server"),
         onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
         logger: logger
@@ -113,7 +127,7 @@ public struct HubShutdownService: Service {
 /// Runs the server until SIGTERM/SIGINT, then shuts down gracefully (members told, store closed).
 public func runSignalingServer(configuration: SignalingServerConfiguration, chat: any ChatStore, logger: Logger,
                                onListening: @escaping @Sendable (Int) async -> Void) async throws {
-    let (app, hub) = makeSignalingServer(configuration: configuration, chat: chat, logger: logger, onListening: onListening)
+    let (app, hub) = try makeSignalingServer(configuration: configuration, chat: chat, logger: logger, onListening: onListening)
     let group = ServiceGroup(configuration: .init(
         services: [.init(service: app), .init(service: HubShutdownService(hub: hub, chat: chat, logger: logger)),
                    .init(service: ChatPruneService(chat: chat, logger: logger))],

@@ -90,7 +90,7 @@ struct ServerProcess {
             line.append(byte)
         }
         let text = String(decoding: line, as: UTF8.self)
-        guard text.hasPrefix("listening on "), let port = text.split(separator: ":").last else {
+        guard text.hasPrefix("listening on "), let port = text.split(separator: ":").last?.split(separator: " ").first else {
             p.terminate()
             throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "server did not start: \(text)"])
         }
