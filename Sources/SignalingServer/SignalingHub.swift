@@ -11,7 +11,10 @@ public final actor SignalingHub {
         var socketID: String?
     }
 
-    private let logger: Logger
+    let logger: Logger
+    let devices: any DeviceStore
+    var deviceSockets: [String: String] = [:]   // device id → socket.io id
+    var socketDevices: [String: String] = [:]   // socket.io id → device id
     private let chat: any ChatStore
     private let historyLimit: Int
     private let ice: ICEServers
@@ -19,8 +22,10 @@ public final actor SignalingHub {
     private var clients: [String: Client] = [:]           // engine.io sid → client
     private var socketToSession: [String: String] = [:]   // socket.io id → engine.io sid
 
-    public init(maxMembers: Int, chat: any ChatStore, ice: ICEServers, historyLimit: Int = 50, logger: Logger) {
+    public init(maxMembers: Int, chat: any ChatStore, devices: any DeviceStore, ice: ICEServers, historyLimit: Int = 50,
+                logger: Logger) {
         rooms = RoomDirectory(maxMembers: maxMembers)
+        self.devices = devices
         self.ice = ice
         self.chat = chat
         self.historyLimit = historyLimit
@@ -37,6 +42,7 @@ public final actor SignalingHub {
         guard let client = clients.removeValue(forKey: sid) else { return }
         if let socketID = client.socketID {
             socketToSession[socketID] = nil
+            deviceDisconnected(socketID)
             await leaveRoom(socketID)
         }
         logger.debug("session closed", metadata: ["sid": "\(sid)", "reason": "\(reason.rawValue)"])
@@ -71,6 +77,7 @@ public final actor SignalingHub {
             if let socketID = client.socketID {
                 clients[sid]?.socketID = nil
                 socketToSession[socketID] = nil
+                deviceDisconnected(socketID)
                 await leaveRoom(socketID)
             }
         case .event:
@@ -91,6 +98,8 @@ public final actor SignalingHub {
             if let ackID { await acknowledge(ackID, [reply], to: socketID) }
             return
         }
+        if name == DeviceEventName.hello { await deviceHello(args, ackID: ackID, from: socketID); return }
+        if name == DeviceEventName.configResult { deviceConfigResult(args, from: socketID); return }
         let event: ClientEvent?
         do {
             event = try ClientEvent.decode(name: name, args: args)
@@ -118,7 +127,7 @@ public final actor SignalingHub {
         }
     }
 
-    private func acknowledge(_ ackID: UInt64, _ args: [JSONValue], to socketID: String) async {
+    func acknowledge(_ ackID: UInt64, _ args: [JSONValue], to socketID: String) async {
         guard let sid = socketToSession[socketID], let session = clients[sid]?.session else { return }
         await session.send([.message(SocketIOPacket(kind: .ack, ackID: ackID, data: .array(args)).encoded())])
     }
@@ -174,8 +183,12 @@ public final actor SignalingHub {
     }
 
     private func emit(_ event: ServerEvent, to socketID: String) async {
+        await emit(name: event.name, event.arguments(), to: socketID)
+    }
+
+    func emit(name: String, _ args: [JSONValue], to socketID: String) async {
         guard let sid = socketToSession[socketID], let session = clients[sid]?.session else { return }
-        await session.send([.message(SocketIOPacket.event(event.name, event.arguments()).encoded())])
+        await session.send([.message(SocketIOPacket.event(name, args).encoded())])
     }
 
     /// Tells every client the server is going away (graceful shutdown).

@@ -27,11 +27,12 @@ public struct SignalingServerConfiguration: Sendable {
 
 /// Builds the Hummingbird application: `/socket.io/` (Engine.IO + Socket.IO) and `/healthz`.
 /// `onListening` receives the bound port (useful with port 0).
-public func makeSignalingServer(configuration: SignalingServerConfiguration, chat: any ChatStore, logger: Logger,
+public func makeSignalingServer(configuration: SignalingServerConfiguration, chat: any ChatStore,
+                                devices: any DeviceStore, logger: Logger,
                                 onListening: @escaping @Sendable (Int) async -> Void = { _ in })
     throws -> (some ApplicationProtocol, SignalingHub) {
     let ice = ICEServers(config: configuration.ice)
-    let hub = SignalingHub(maxMembers: configuration.maxMembers, chat: chat, ice: ice, logger: logger)
+    let hub = SignalingHub(maxMembers: configuration.maxMembers, chat: chat, devices: devices, ice: ice, logger: logger)
     let endpoint = EngineIOEndpoint(configuration: configuration.engine, allowedOrigins: configuration.allowedOrigins,
                                     hub: hub, logger: logger)
     let router = Router()
@@ -45,6 +46,7 @@ public func makeSignalingServer(configuration: SignalingServerConfiguration, cha
         let name = request.uri.queryParameters["name"].map(String.init) ?? "web"
         return jsonResponse(ice.iceServers(for: name, now: Date()))
     }
+    AdminAPI(token: configuration.adminToken, hub: hub, logger: logger).register(on: router)
     router.get("/socket.io") { request, _ in try await endpoint.poll(request) }
     router.post("/socket.io") { request, _ in try await endpoint.post(request) }
     router.on("/socket.io", method: .options) { request, _ in endpoint.preflight(request) }
@@ -107,11 +109,13 @@ func jsonResponse(_ value: some Encodable) -> Response {
 public struct HubShutdownService: Service {
     let hub: SignalingHub
     let chat: any ChatStore
+    let devices: any DeviceStore
     let logger: Logger
 
-    public init(hub: SignalingHub, chat: any ChatStore, logger: Logger) {
+    public init(hub: SignalingHub, chat: any ChatStore, devices: any DeviceStore, logger: Logger) {
         self.hub = hub
         self.chat = chat
+        self.devices = devices
         self.logger = logger
     }
 
@@ -120,16 +124,18 @@ public struct HubShutdownService: Service {
         let count = await hub.counts.sessions
         await hub.closeAll()
         chat.close()
+        devices.close()
         logger.info("shut down", metadata: ["sessions_closed": "\(count)"])
     }
 }
 
 /// Runs the server until SIGTERM/SIGINT, then shuts down gracefully (members told, store closed).
-public func runSignalingServer(configuration: SignalingServerConfiguration, chat: any ChatStore, logger: Logger,
-                               onListening: @escaping @Sendable (Int) async -> Void) async throws {
-    let (app, hub) = try makeSignalingServer(configuration: configuration, chat: chat, logger: logger, onListening: onListening)
+public func runSignalingServer(configuration: SignalingServerConfiguration, chat: any ChatStore, devices: any DeviceStore,
+                               logger: Logger, onListening: @escaping @Sendable (Int) async -> Void) async throws {
+    let (app, hub) = try makeSignalingServer(configuration: configuration, chat: chat, devices: devices, logger: logger,
+                                             onListening: onListening)
     let group = ServiceGroup(configuration: .init(
-        services: [.init(service: app), .init(service: HubShutdownService(hub: hub, chat: chat, logger: logger)),
+        services: [.init(service: app), .init(service: HubShutdownService(hub: hub, chat: chat, devices: devices, logger: logger)),
                    .init(service: ChatPruneService(chat: chat, logger: logger))],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger

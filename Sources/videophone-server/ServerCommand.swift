@@ -66,11 +66,14 @@ struct ServerCommand: AsyncParsableCommand {
         let chat: any ChatStore = settings.chatStore == "memory"
             ? InMemoryChatStore(retention: settings.chatRetention)
             : try SQLiteChatStore(path: settings.stateDir + "/chat.sqlite", retention: settings.chatRetention, logger: logger)
+        let devices: any DeviceStore = settings.chatStore == "memory"
+            ? InMemoryDeviceStore()
+            : try SQLiteDeviceStore(path: settings.stateDir + "/devices.sqlite", logger: logger)
         let host = configuration.host
         let scheme = configuration.tls == nil ? "http" : "https"
         logger.info("starting", metadata: ["store": "\(settings.chatStore)", "transports": "\(settings.transports)",
                                            "max_members": "\(settings.maxMembers)", "tls": "\(configuration.tls != nil)"])
-        try await runSignalingServer(configuration: configuration, chat: chat, logger: logger) { port in
+        try await runSignalingServer(configuration: configuration, chat: chat, devices: devices, logger: logger) { port in
             // One machine-readable line for scripts and tests.
             FileHandle.standardOutput.write(Data("listening on \(host):\(port) (\(scheme))\n".utf8))
         }

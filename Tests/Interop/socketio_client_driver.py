@@ -219,17 +219,75 @@ async def shutdown(url, transports, origin):
     check("told to disconnect", True)
 
 
+async def device(url, transports, origin, admin_token):
+    """Remote configuration through the device channel, with the admin API driven over HTTP."""
+    import aiohttp
+    import base64
+    auth = {"Authorization": f"Bearer {admin_token}"}
+
+    def signed(version):
+        document = json.dumps({"version": version, "settings": {"autoanswer": "immediate"}})
+        return {"deviceId": "kitchen-1", "version": version, "document": document,
+                "signature": base64.b64encode(bytes(64)).decode(), "keyId": "admin-1"}
+
+    async with aiohttp.ClientSession() as http:
+        async def post(version, headers=auth):
+            async with http.post(f"{url}/api/devices/kitchen-1/config", json=signed(version), headers=headers) as r:
+                return r.status, await r.json()
+
+        status, body = await post(1)
+        check("stored while offline", status == 202 and body == {"stored": True, "delivered": False}, (status, body))
+        status, _ = await post(2, {"Authorization": "Bearer wrong"})
+        check("wrong token refused", status == 401, status)
+
+        dev = Member("kitchen", url, transports)
+        await dev.connect()
+        ack = await dev.sio.call("device:hello", {"deviceId": "kitchen-1", "configVersion": 0}, timeout=5)
+        check("hello acknowledged", ack == {"ok": True, "latestVersion": 1}, ack)
+        _, config = await dev.expect("device:config")
+        check("pending config delivered on hello", config == signed(1), config)
+        await dev.sio.emit("device:config:result", {"version": 1, "ok": True, "errors": []})
+
+        status, body = await post(2)
+        check("stored and delivered while online", status == 202 and body["delivered"] is True, (status, body))
+        _, config = await dev.expect("device:config")
+        check("new config pushed", config["version"] == 2 and config["document"] == signed(2)["document"], config)
+        status, body = await post(2)
+        check("replayed version refused", status == 409, (status, body))
+
+        bad = Member("not-a-device", url, transports)
+        await bad.connect()
+        ack = await bad.sio.call("device:hello", {"deviceId": "bad id!", "configVersion": 0}, timeout=5)
+        check("bad hello refused", ack.get("ok") is False and "deviceId" in ack.get("error", ""), ack)
+        await bad.sio.emit("device:config:result", {"version": 9, "ok": True, "errors": []})  # not a device: ignored
+
+        await asyncio.sleep(0.3)
+        async with http.get(f"{url}/api/devices", headers=auth) as r:
+            listing = await r.json()
+        check("device listed with status", r.status == 200 and len(listing) == 1 and listing[0]["online"] is True
+              and listing[0]["latestVersion"] == 2 and listing[0]["reportedVersion"] == 0
+              and listing[0]["lastResult"] == {"version": 1, "ok": True, "errors": []}, listing)
+        await dev.sio.disconnect()
+        await bad.sio.disconnect()
+        await asyncio.sleep(0.3)
+        async with http.get(f"{url}/api/devices", headers=auth) as r:
+            listing = await r.json()
+        check("device offline after disconnect", listing[0]["online"] is False, listing)
+
+
 async def main():
     p = argparse.ArgumentParser()
     p.add_argument("url")
-    p.add_argument("scenario", choices=["room_flow", "history", "origin", "abuse", "shutdown"])
+    p.add_argument("scenario", choices=["room_flow", "history", "origin", "abuse", "shutdown", "device"])
+    p.add_argument("--admin-token")
     p.add_argument("--transports", default="polling,websocket")
     p.add_argument("--origin")
     args = p.parse_args()
     scenario = {"room_flow": room_flow, "history": history, "origin": origin_check, "abuse": abuse,
-                "shutdown": shutdown}[args.scenario]
+                "shutdown": shutdown, "device": device}[args.scenario]
+    extra = [args.admin_token] if args.scenario == "device" else []
     try:
-        await asyncio.wait_for(scenario(args.url, args.transports.split(","), args.origin), 30)
+        await asyncio.wait_for(scenario(args.url, args.transports.split(","), args.origin, *extra), 30)
         print(json.dumps({"ok": True, "checks": checks}))
         return 0
     except Exception as e:  # report, never hang

@@ -34,6 +34,19 @@ struct ServerInteropTests {
         #expect(result.checks.first?.detail == #"["message 1", "message 2"]"#)
     }
 
+    @Test("device channel: signed config stored, delivered on hello and while online, replay refused, status listed",
+          arguments: modes)
+    func deviceChannel(mode: String) throws {
+        let token = FileManager.default.temporaryDirectory.appendingPathComponent("vp-admin-\(UUID().uuidString)").path
+        try "0123456789abcdef-admin\n".write(toFile: token, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: token) }
+        let server = try ServerProcess(transports: mode, extra: ["--admin-token-file", token])
+        defer { server.stop() }
+        let result = try Driver.run(server.url, "device", transports: mode, extra: ["--admin-token", "0123456789abcdef-admin"])
+        #expect(result.ok, "\(result.error ?? "") \(result.checks.filter { !$0.ok })")
+        #expect(result.checks.count == 10)
+    }
+
     @Test("polling from an allowed origin is accepted, from another refused")
     func origins() throws {
         let server = try ServerProcess(transports: "polling", extra: ["--allowed-origin", "http://app.example"])
@@ -50,11 +63,12 @@ enum Driver {
     struct Check: Decodable { let check: String; let ok: Bool; let detail: String }
     struct Result: Decodable { let ok: Bool; let checks: [Check]; let error: String? }
 
-    static func run(_ url: String, _ scenario: String, transports: String, origin: String? = nil) throws -> Result {
+    static func run(_ url: String, _ scenario: String, transports: String, origin: String? = nil,
+                    extra: [String] = []) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: ServerProcess.python)
         p.arguments = [ServerProcess.root + "/Tests/Interop/socketio_client_driver.py", url, scenario, "--transports", transports]
-            + (origin.map { ["--origin", $0] } ?? [])
+            + (origin.map { ["--origin", $0] } ?? []) + extra
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice
