@@ -65,6 +65,19 @@ public enum DeviceRules {
     }
 }
 
+extension KeyedDecodingContainer {
+    /// An integer field read as a JSON number: Foundation's own `Int` decoding reports a fractional
+    /// number as "not valid JSON" without naming the field (and numbers cross JavaScript as doubles).
+    func decodeWholeNumber(_ key: Key) throws -> Int {
+        let n = try decode(Double.self, forKey: key)
+        guard n.rounded() == n, abs(n) <= Double(DeviceRules.maxVersion) + 1 else {
+            throw DecodingError.dataCorruptedError(forKey: key, in: self,
+                                                   debugDescription: "\(n) is not a whole number of at most 2^53")
+        }
+        return Int(n)
+    }
+}
+
 // MARK: device:hello
 
 /// What an appliance says when it joins as a device: who it is and which configuration version it runs
@@ -76,6 +89,14 @@ public struct DeviceHello: Codable, Sendable, Equatable {
     public init(deviceId: String, configVersion: Int) {
         self.deviceId = deviceId
         self.configVersion = configVersion
+    }
+
+    enum CodingKeys: String, CodingKey { case deviceId, configVersion }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        deviceId = try c.decode(String.self, forKey: .deviceId)
+        configVersion = try c.decodeWholeNumber(.configVersion)
     }
 
     /// Throws `.badPayload(event: "device:hello", …)` naming the bad field.
@@ -122,6 +143,17 @@ public struct SignedDeviceConfig: Codable, Sendable, Equatable {
         self.document = document
         self.signature = signature
         self.keyId = keyId
+    }
+
+    enum CodingKeys: String, CodingKey { case deviceId, version, document, signature, keyId }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        deviceId = try c.decode(String.self, forKey: .deviceId)
+        version = try c.decodeWholeNumber(.version)
+        document = try c.decode(String.self, forKey: .document)
+        signature = try c.decode(String.self, forKey: .signature)
+        keyId = try c.decodeIfPresent(String.self, forKey: .keyId)
     }
 
     /// Checks the shape: `deviceId` (as in ``DeviceHello``), `version` ≥ 1, `document` a non-empty JSON
@@ -212,7 +244,7 @@ public struct DeviceConfigResult: Codable, Sendable, Equatable {
     /// `errors` may be omitted (an accepted update has none).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        version = try c.decode(Int.self, forKey: .version)
+        version = try c.decodeWholeNumber(.version)
         ok = try c.decode(Bool.self, forKey: .ok)
         errors = try c.decodeIfPresent([String].self, forKey: .errors) ?? []
     }

@@ -21,11 +21,21 @@ def check(name, condition, detail=""):
         raise AssertionError(f"{name}: {detail}")
 
 
+CAFILE = None  # set by --cafile: trust this CA (and only the system store otherwise) for https/wss
+
+
 class Member:
     def __init__(self, name, url, transports, origin=None):
         self.name, self.url, self.transports = name, url, transports
         self.origin = origin
-        self.sio = socketio.AsyncClient(reconnection=False)
+        if CAFILE:
+            import ssl
+            import aiohttp
+            context = ssl.create_default_context(cafile=CAFILE)
+            self.sio = socketio.AsyncClient(reconnection=False,
+                                            http_session=aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=context)))
+        else:
+            self.sio = socketio.AsyncClient(reconnection=False)
         self.events = asyncio.Queue()
         self.id = None
 
@@ -282,7 +292,10 @@ async def main():
     p.add_argument("--admin-token")
     p.add_argument("--transports", default="polling,websocket")
     p.add_argument("--origin")
+    p.add_argument("--cafile")
     args = p.parse_args()
+    global CAFILE
+    CAFILE = args.cafile
     scenario = {"room_flow": room_flow, "history": history, "origin": origin_check, "abuse": abuse,
                 "shutdown": shutdown, "device": device}[args.scenario]
     extra = [args.admin_token] if args.scenario == "device" else []

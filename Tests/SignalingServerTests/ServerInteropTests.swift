@@ -47,6 +47,20 @@ struct ServerInteropTests {
         #expect(result.checks.count == 10)
     }
 
+    @Test("direct TLS: the room flow over https/wss with a private CA", arguments: modes)
+    func directTLS(mode: String) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vp-tls-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try ServerProcess.makeCertificate(in: dir)
+        let server = try ServerProcess(transports: mode, extra: ["--tls-certificate", dir + "/server.pem", "--tls-key", dir + "/server.key"])
+        defer { server.stop() }
+        #expect(server.url.hasPrefix("https://"))
+        let result = try Driver.run(server.url.replacingOccurrences(of: "127.0.0.1", with: "localhost"), "room_flow",
+                                    transports: mode, extra: ["--cafile", dir + "/ca.pem"])
+        #expect(result.ok, "\(result.error ?? "") \(result.checks.filter { !$0.ok })")
+    }
+
     @Test("polling from an allowed origin is accepted, from another refused")
     func origins() throws {
         let server = try ServerProcess(transports: "polling", extra: ["--allowed-origin", "http://app.example"])
@@ -109,7 +123,29 @@ struct ServerProcess {
             throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "server did not start: \(text)"])
         }
         process = p
-        url = "http://127.0.0.1:\(port)"
+        url = (text.hasSuffix("(https)") ? "https" : "http") + "://127.0.0.1:\(port)"
+    }
+
+    /// A private CA and a server certificate for localhost/127.0.0.1 (openssl CLI).
+    static func makeCertificate(in dir: String) throws {
+        try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(toFile: dir + "/ext.cnf", atomically: true, encoding: .utf8)
+        for args in [
+            ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", dir + "/ca.key"],
+            ["req", "-x509", "-new", "-key", dir + "/ca.key", "-subj", "/CN=videophone test CA", "-days", "2", "-out", dir + "/ca.pem"],
+            ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", dir + "/server.key"],
+            ["req", "-new", "-key", dir + "/server.key", "-subj", "/CN=localhost", "-out", dir + "/server.csr"],
+            ["x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca.pem", "-CAkey", dir + "/ca.key", "-CAcreateserial",
+             "-days", "2", "-extfile", dir + "/ext.cnf", "-out", dir + "/server.pem"],
+        ] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+            p.arguments = args
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+        }
     }
 
     func stop() {
