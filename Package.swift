@@ -122,11 +122,13 @@ let package = Package(
         .executableTarget(name: "signaling-fuzz", dependencies: ["SignalingCore"], swiftSettings: strict),
 
         // MARK: Tests
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "SignalingCoreTests", dependencies: ["SignalingCore"], swiftSettings: strict),
-        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "SignalingCore"], swiftSettings: strict),
+        .testTarget(name: "SignalingTests", dependencies: ["Signaling", "SignalingCore", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TOMLConfigTests", dependencies: ["TOMLConfig"], swiftSettings: strict),
         .testTarget(name: "RoomServerTests", dependencies: ["RoomServer"], swiftSettings: strict),
-        .testTarget(name: "SignalingServerTests", dependencies: ["SignalingServer", "Signaling"], swiftSettings: strict),
+        .testTarget(name: "SignalingServerTests", dependencies: ["SignalingServer", "Signaling", "TestSupport"],
+                    swiftSettings: strict),
         .testTarget(name: "CBindingTests", dependencies: ["Peer", "Capture", "Display", "Appliance"], swiftSettings: strict),
     ]
 )

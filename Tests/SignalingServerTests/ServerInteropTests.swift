@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// videophone-server against python-socketio clients (an independent implementation), in the three
@@ -49,15 +50,13 @@ struct ServerInteropTests {
 
     @Test("direct TLS: the room flow over https/wss with a private CA", arguments: modes)
     func directTLS(mode: String) throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vp-tls-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        try ServerProcess.makeCertificate(in: dir)
-        let server = try ServerProcess(transports: mode, extra: ["--tls-certificate", dir + "/server.pem", "--tls-key", dir + "/server.key"])
+        let ca = try TestCA.make()
+        defer { ca.remove() }
+        let server = try ServerProcess(transports: mode, extra: ["--tls-certificate", ca.serverCert, "--tls-key", ca.serverKey])
         defer { server.stop() }
         #expect(server.url.hasPrefix("https://"))
         let result = try Driver.run(server.url.replacingOccurrences(of: "127.0.0.1", with: "localhost"), "room_flow",
-                                    transports: mode, extra: ["--cafile", dir + "/ca.pem"])
+                                    transports: mode, extra: ["--cafile", ca.caCert])
         #expect(result.ok, "\(result.error ?? "") \(result.checks.filter { !$0.ok })")
     }
 
@@ -95,29 +94,17 @@ enum Driver {
 
 /// `videophone-server` started on a free loopback port; stopped by `stop()`.
 struct ServerProcess {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
-    static var python: String { ProcessInfo.processInfo.environment["VIDEOPHONE_PYTHON"] ?? root + "/.venv/bin/python" }
+    static var root: String { Repo.root.path }
+    static var python: String { Repo.python }
 
     let process: Process
     let url: String
 
     init(transports: String, stateDir: String? = nil, extra: [String] = []) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("videophone-server")
-        p.arguments = ["--port", "0", "--transports", transports, "--log-level", "warning"]
-            + (stateDir.map { ["--state-dir", $0] } ?? ["--store", "memory"]) + extra
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        var line = Data()
-        while true {
-            let byte = out.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data("\n".utf8) { break }
-            line.append(byte)
-        }
-        let text = String(decoding: line, as: UTF8.self)
+        let (p, text) = try Process.startReadingFirstLine(
+            Repo.product("videophone-server"),
+            ["--port", "0", "--transports", transports, "--log-level", "warning"]
+                + (stateDir.map { ["--state-dir", $0] } ?? ["--store", "memory"]) + extra)
         guard text.hasPrefix("listening on "), let port = text.split(separator: ":").last?.split(separator: " ").first else {
             p.terminate()
             throw CocoaError(.fileReadUnknown, userInfo: [NSLocalizedDescriptionKey: "server did not start: \(text)"])
@@ -126,37 +113,7 @@ struct ServerProcess {
         url = (text.hasSuffix("(https)") ? "https" : "http") + "://127.0.0.1:\(port)"
     }
 
-    /// A private CA and a server certificate for localhost/127.0.0.1 (openssl CLI).
-    static func makeCertificate(in dir: String) throws {
-        try "subjectAltName=DNS:localhost,IP:127.0.0.1\n".write(toFile: dir + "/ext.cnf", atomically: true, encoding: .utf8)
-        for args in [
-            ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", dir + "/ca.key"],
-            ["req", "-x509", "-new", "-key", dir + "/ca.key", "-subj", "/CN=videophone test CA", "-days", "2", "-out", dir + "/ca.pem"],
-            ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", dir + "/server.key"],
-            ["req", "-new", "-key", dir + "/server.key", "-subj", "/CN=localhost", "-out", dir + "/server.csr"],
-            ["x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca.pem", "-CAkey", dir + "/ca.key", "-CAcreateserial",
-             "-days", "2", "-extfile", dir + "/ext.cnf", "-out", dir + "/server.pem"],
-        ] {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-            p.arguments = args
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            p.waitUntilExit()
-            guard p.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
-        }
-    }
-
-    func stop() {
-        guard process.isRunning else { return }
-        process.interrupt()
-        let pid = process.processIdentifier
-        let watchdog = DispatchWorkItem { kill(pid, SIGKILL) }
-        DispatchQueue.global().asyncAfter(deadline: .now() + 5, execute: watchdog)
-        process.waitUntilExit()
-        watchdog.cancel()
-    }
+    func stop() { process.stop(signal: SIGINT) }
 }
 
 @Suite("videophone-server under bad input and shutdown", .serialized)

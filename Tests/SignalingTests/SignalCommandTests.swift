@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `videophone signal` as a person uses it: JSON lines in, JSON lines out, against python-socketio.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Signaling
 import SignalingCore
 import Testing
