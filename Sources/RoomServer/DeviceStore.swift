@@ -147,7 +147,7 @@ public final class InMemoryDeviceStore: DeviceStore {
 /// IMMEDIATE transaction, and use after `close()` refused with an error rather than a crash.
 public final class SQLiteDeviceStore: DeviceStore {
     public let path: String
-    private let dbQueue: DatabaseQueue
+    private let file: SQLiteFile
     private let logger: Logger
 
     /// Opens (creating if missing, together with its directory) the store at `path` and brings its
@@ -157,16 +157,10 @@ public final class SQLiteDeviceStore: DeviceStore {
         self.path = path
         self.logger = logger
         do {
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            var config = Configuration()
-            config.label = "videophone.devices"
-            config.journalMode = .wal
-            config.busyMode = .timeout(5)
-            dbQueue = try DatabaseQueue(path: path, configuration: config)
-            try Self.migrator.migrate(dbQueue)
+            file = try SQLiteFile(path: path, label: "videophone.devices", migrator: Self.migrator, logger: logger,
+                                  closedError: { DeviceStoreError.closed })
         } catch {
-            throw DeviceStoreError.cannotOpen(path: path, reason: SQLiteChatStore.describe(error))
+            throw DeviceStoreError.cannotOpen(path: path, reason: SQLiteFile.describe(error))
         }
     }
 
@@ -197,7 +191,7 @@ public final class SQLiteDeviceStore: DeviceStore {
     }
 
     public func storeConfig(_ config: SignedDeviceConfig, now: Date) throws {
-        try inWriteTransaction { db in
+        try file.write { db in
             if let current = try Int.fetchOne(db, sql: "SELECT version FROM device_config WHERE deviceId = ?",
                                               arguments: [config.deviceId]),
                config.version <= current {
@@ -217,7 +211,7 @@ public final class SQLiteDeviceStore: DeviceStore {
     }
 
     public func latestConfig(deviceId: String) throws -> SignedDeviceConfig? {
-        try withOpenDatabase { db in
+        try file.read { db in
             try Row.fetchOne(
                 db, sql: "SELECT version, document, signature, keyId FROM device_config WHERE deviceId = ?",
                 arguments: [deviceId]
@@ -229,7 +223,7 @@ public final class SQLiteDeviceStore: DeviceStore {
     }
 
     public func recordHello(_ hello: DeviceHello, now: Date) throws {
-        try inWriteTransaction { db in
+        try file.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO device_status (deviceId, reportedVersion, lastSeen) VALUES (?, ?, ?)
@@ -242,7 +236,7 @@ public final class SQLiteDeviceStore: DeviceStore {
 
     public func recordResult(deviceId: String, result: DeviceConfigResult, now: Date) throws {
         let json = String(decoding: try JSONEncoder().encode(result), as: UTF8.self)
-        try inWriteTransaction { db in
+        try file.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO device_status (deviceId, lastResultJSON, lastSeen) VALUES (?, ?, ?)
@@ -254,7 +248,7 @@ public final class SQLiteDeviceStore: DeviceStore {
     }
 
     public func devices() throws -> [DeviceRecord] {
-        let rows = try withOpenDatabase { db in
+        let rows = try file.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT ids.deviceId AS deviceId, c.version AS latestVersion, s.reportedVersion AS reportedVersion,
                        s.lastResultJSON AS lastResultJSON, s.lastSeen AS lastSeen
@@ -282,33 +276,5 @@ public final class SQLiteDeviceStore: DeviceStore {
         }
     }
 
-    /// Runs `body` on the connection, or throws ``DeviceStoreError/closed`` after `close()` (see
-    /// ``SQLiteChatStore``: `inDatabase` is serialised with `close()`, so the check cannot race).
-    private func withOpenDatabase<T>(_ body: (Database) throws -> T) throws -> T {
-        try dbQueue.inDatabase { db in
-            guard db.sqliteConnection != nil else { throw DeviceStoreError.closed }
-            return try body(db)
-        }
-    }
-
-    /// `body` in one IMMEDIATE transaction, committed if it returns, rolled back if it throws.
-    private func inWriteTransaction<T>(_ body: (Database) throws -> T) throws -> T {
-        try withOpenDatabase { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                return .commit
-            }
-            return result!  // set: the transaction ran `body` to completion
-        }
-    }
-
-    /// Closes the connection (checkpointing the WAL). A failure is logged, not thrown.
-    public func close() {
-        do {
-            try dbQueue.close()
-        } catch {
-            logger.error("closing device store failed", metadata: ["path": "\(path)", "error": "\(error)"])
-        }
-    }
+    public func close() { file.close() }
 }

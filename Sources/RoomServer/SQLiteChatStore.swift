@@ -11,8 +11,7 @@ import SignalingCore
 public final class SQLiteChatStore: ChatStore {
     public let path: String
     public let retention: ChatRetention
-    private let dbQueue: DatabaseQueue
-    private let logger: Logger
+    private let file: SQLiteFile
 
     /// Opens (creating if missing, together with its directory) the store at `path` and brings its
     /// schema up to date. A file that is not a usable database is reported as
@@ -21,19 +20,11 @@ public final class SQLiteChatStore: ChatStore {
                 logger: Logger = Logger(label: "videophone.chat-store")) throws {
         self.path = path
         self.retention = retention
-        self.logger = logger
         do {
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            var config = Configuration()
-            config.label = "videophone.chat"
-            config.journalMode = .wal
-            // Another process (a backup, an operator's sqlite3) may hold the lock briefly.
-            config.busyMode = .timeout(5)
-            dbQueue = try DatabaseQueue(path: path, configuration: config)
-            try Self.migrator.migrate(dbQueue)
+            file = try SQLiteFile(path: path, label: "videophone.chat", migrator: Self.migrator, logger: logger,
+                                  closedError: { ChatStoreError.closed })
         } catch {
-            throw ChatStoreError.cannotOpen(path: path, reason: Self.describe(error))
+            throw ChatStoreError.cannotOpen(path: path, reason: SQLiteFile.describe(error))
         }
     }
 
@@ -64,7 +55,7 @@ public final class SQLiteChatStore: ChatStore {
     public func append(room: String, message: ChatMessage) throws {
         let timestamp = try message.storedTimestamp()
         let keep = retention.maxMessagesPerRoom
-        try inWriteTransaction { db in
+        try file.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO chat_message (room, id, userName, senderId, text, timestamp)
@@ -83,7 +74,7 @@ public final class SQLiteChatStore: ChatStore {
 
     public func history(room: String, limit: Int) throws -> [ChatMessage] {
         guard limit > 0 else { return [] }
-        return try withOpenDatabase { db in
+        return try file.read { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
@@ -101,7 +92,7 @@ public final class SQLiteChatStore: ChatStore {
     public func prune(now: Date) throws -> Int {
         let cutoff = retention.cutoffMilliseconds(now: now)
         let keep = retention.maxMessagesPerRoom
-        return try inWriteTransaction { db in
+        return try file.write { db in
             try db.execute(sql: "DELETE FROM chat_message WHERE timestamp < ?", arguments: [cutoff])
             let expired = db.changesCount
             try db.execute(
@@ -117,44 +108,5 @@ public final class SQLiteChatStore: ChatStore {
         }
     }
 
-    /// Runs `body` on the connection, or throws ``ChatStoreError/closed`` after `close()`. GRDB's
-    /// `read`/`write` dereference a closed connection (a crash, not an error), so every access goes
-    /// through `inDatabase`, which is serialised with `close()` on the same queue (the check cannot
-    /// race), and checks first.
-    private func withOpenDatabase<T>(_ body: (Database) throws -> T) throws -> T {
-        try dbQueue.inDatabase { db in
-            guard db.sqliteConnection != nil else { throw ChatStoreError.closed }
-            return try body(db)
-        }
-    }
-
-    /// `body` in one IMMEDIATE transaction (taking the write lock up front, so a concurrent external
-    /// reader cannot make the upgrade fail half-way), committed if it returns, rolled back if it throws.
-    private func inWriteTransaction<T>(_ body: (Database) throws -> T) throws -> T {
-        try withOpenDatabase { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                return .commit
-            }
-            return result!  // set: the transaction ran `body` to completion
-        }
-    }
-
-    /// Closes the connection, which also checkpoints the WAL into the main file. A failure is logged,
-    /// not thrown: at shutdown there is nothing better to do, and SQLite's journal keeps the data safe.
-    public func close() {
-        do {
-            try dbQueue.close()
-        } catch {
-            logger.error("closing chat store failed", metadata: ["path": "\(path)", "error": "\(error)"])
-        }
-    }
-
-    /// SQLite's message ("file is not a database") is the useful part of a GRDB error.
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? DatabaseError { return error.message ?? "\(error.resultCode)" }
-        if let error = error as? CocoaError, let path = error.filePath { return "\(error.localizedDescription) (\(path))" }
-        return "\(error)"
-    }
+    public func close() { file.close() }
 }
