@@ -57,8 +57,13 @@ public func makeSignalingServer(configuration: SignalingServerConfiguration, cha
     } onUpgrade: { inbound, outbound, context in
         await endpoint.serveWebSocket(context.request, inbound: inbound, outbound: outbound)
     }
-    var server = HTTPServerBuilder.http1WebSocketUpgrade(webSocketRouter: webSocketRouter,
-                                                         configuration: .init(maxFrameSize: configuration.engine.maxPayload))
+    // Idle keep-alive connections are closed after a held poll could possibly last, so a browser
+    // that went away does not pin a connection (or graceful shutdown) forever.
+    let idle = configuration.engine.pingInterval + configuration.engine.pingTimeout + .seconds(10)
+    var server = HTTPServerBuilder.http1WebSocketUpgrade(
+        webSocketRouter: webSocketRouter,
+        configuration: .init(http1: .init(idleTimeout: .nanoseconds(Int64(idle.components.seconds) * 1_000_000_000)),
+                             ws: .init(maxFrameSize: configuration.engine.maxPayload)))
     if let tls = configuration.tls {
         var tlsConfiguration = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificate).map { .certificate($0) },
@@ -134,12 +139,15 @@ public func runSignalingServer(configuration: SignalingServerConfiguration, chat
                                logger: Logger, onListening: @escaping @Sendable (Int) async -> Void) async throws {
     let (app, hub) = try makeSignalingServer(configuration: configuration, chat: chat, devices: devices, logger: logger,
                                              onListening: onListening)
-    let group = ServiceGroup(configuration: .init(
+    var groupConfiguration = ServiceGroupConfiguration(
         services: [.init(service: app), .init(service: HubShutdownService(hub: hub, chat: chat, devices: devices, logger: logger)),
                    .init(service: ChatPruneService(chat: chat, logger: logger))],
         gracefulShutdownSignals: [.sigterm, .sigint],
         logger: logger
-    ))
+    )
+    // Clients are told at once; a browser's idle keep-alive connection must not hold the exit for a minute.
+    groupConfiguration.maximumGracefulShutdownDuration = .seconds(3)
+    let group = ServiceGroup(configuration: groupConfiguration)
     try await group.run()
 }
 
