@@ -150,7 +150,7 @@ extension JSONValue {
 
     func description(_ key: String, _ event: String) throws(SignalingDecodeError) -> SessionDescription {
         guard let value = self[key] else { throw .badPayload(event: event, reason: "missing field '\(key)'") }
-        return try value.decode(SessionDescription.self, event: event)
+        return try value.decode(SessionDescription.self, event: event, field: key)
     }
 
     /// A null, absent or empty candidate is end-of-candidates (`nil`).
@@ -160,7 +160,7 @@ extension JSONValue {
         case nil, .null?: return nil
         case .string(let s)? where s.isEmpty: return nil
         case let value?:
-            let c = try value.decode(IceCandidate.self, event: event)
+            let c = try value.decode(IceCandidate.self, event: event, field: "candidate")
             return c.isEndOfCandidates ? nil : c
         }
     }

@@ -83,22 +83,31 @@ extension JSONValue {
     }
 
     /// Decodes a typed payload from this value; a mismatch is a `SignalingDecodeError.badPayload`.
-    public func decode<T: Decodable>(_ type: T.Type, event: String) throws(SignalingDecodeError) -> T {
+    /// `field` is where this value sits in the event payload (e.g. "offer"); reasons name paths from there.
+    public func decode<T: Decodable>(_ type: T.Type, event: String, field: String? = nil) throws(SignalingDecodeError) -> T {
         do {
             let data = try JSONEncoder().encode(self)
             return try JSONDecoder().decode(T.self, from: data)
         } catch {
-            throw .badPayload(event: event, reason: Self.describe(error))
+            throw .badPayload(event: event, reason: Self.describe(error, under: field))
         }
     }
 
-    static func describe(_ error: any Error) -> String {
+    /// A reason naming the offending field by its path in the payload ("offer.type", "users[1].name").
+    static func describe(_ error: any Error, under field: String? = nil) -> String {
+        func path(_ keys: [any CodingKey]) -> String {
+            keys.reduce(field ?? "") { path, key in
+                if let index = key.intValue { return path + "[\(index)]" }
+                return path.isEmpty ? key.stringValue : path + "." + key.stringValue
+            }
+        }
         switch error {
-        case DecodingError.keyNotFound(let key, _): return "missing field '\(key.stringValue)'"
+        case DecodingError.keyNotFound(let key, let ctx): return "missing field '\(path(ctx.codingPath + [key]))'"
         case DecodingError.typeMismatch(_, let ctx), DecodingError.valueNotFound(_, let ctx):
-            let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
-            return "wrong type at '\(path)': \(ctx.debugDescription)"
-        case DecodingError.dataCorrupted(let ctx): return ctx.debugDescription
+            return "wrong type at '\(path(ctx.codingPath))': \(ctx.debugDescription)"
+        case DecodingError.dataCorrupted(let ctx):
+            let at = path(ctx.codingPath)
+            return at.isEmpty ? ctx.debugDescription : "invalid value at '\(at)': \(ctx.debugDescription)"
         default: return String(describing: error)
         }
     }

@@ -62,14 +62,11 @@ public struct SocketIOPacket: Sendable, Equatable {
 
         var namespace = "/"
         if rest.first == "/" {
-            guard let comma = rest.firstIndex(of: ",") else {
-                // A namespace without data ends the packet (e.g. "1/admin").
-                namespace = String(rest)
-                rest = rest[rest.endIndex...]
-                return SocketIOPacket(kind: kind, namespace: namespace)
-            }
-            namespace = String(rest[..<comma])
-            rest = rest[rest.index(after: comma)...]
+            // The namespace runs to the first ',' or, without one, to the end of the packet (e.g. "1/admin");
+            // either way the per-type rules below still apply ("3/admin" is an ACK without an id).
+            let end = rest.firstIndex(of: ",") ?? rest.endIndex
+            namespace = String(rest[..<end])
+            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
         }
 
         var ackID: UInt64?
@@ -92,7 +89,12 @@ public struct SocketIOPacket: Sendable, Equatable {
         case .connect:
             if let data, case .object = data {} else if data != nil { throw .malformedHeader("CONNECT data must be an object") }
         case .connectError:
-            guard data != nil else { throw .malformedHeader("CONNECT_ERROR without data") }
+            // A string or an object, as the official parser requires (a number would not survive re-encoding:
+            // "4 5" would come back as "45", an id without data).
+            switch data {
+            case .string?, .object?: break
+            default: throw .malformedHeader("CONNECT_ERROR data must be a string or an object")
+            }
         case .disconnect:
             guard data == nil else { throw .malformedHeader("DISCONNECT carries no data") }
         case .binaryEvent, .binaryAck:

@@ -24,6 +24,26 @@ public struct IceCandidate: Codable, Sendable, Equatable {
         self.usernameFragment = usernameFragment
     }
     public var isEndOfCandidates: Bool { candidate.isEmpty }
+
+    enum CodingKeys: String, CodingKey { case candidate, sdpMid, sdpMLineIndex, usernameFragment }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        candidate = try c.decode(String.self, forKey: .candidate)
+        sdpMid = try c.decodeIfPresent(String.self, forKey: .sdpMid)
+        // Read as a number first: Foundation rejects a fractional number for an Int without naming the field.
+        if let index = try c.decodeIfPresent(Double.self, forKey: .sdpMLineIndex) {
+            // WebIDL `unsigned short?` in RTCIceCandidateInit.
+            guard index >= 0, index <= Double(UInt16.max), index.rounded() == index else {
+                throw DecodingError.dataCorruptedError(forKey: .sdpMLineIndex, in: c,
+                                                       debugDescription: "\(index) is not an integer in 0...65535")
+            }
+            sdpMLineIndex = Int(index)
+        } else {
+            sdpMLineIndex = nil
+        }
+        usernameFragment = try c.decodeIfPresent(String.self, forKey: .usernameFragment)
+    }
 }
 
 public struct RoomUser: Codable, Sendable, Equatable {
