@@ -43,6 +43,8 @@ let package = Package(
         cLibrary("COpenSSL", pkgConfig: "openssl", apt: "libssl-dev"),
         cLibrary("CEvdev", pkgConfig: "libevdev", apt: "libevdev-dev"),
         cLibrary("CYUV", pkgConfig: nil, apt: "libyuv-dev"),
+        cLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
+        cLibrary("CPNG", pkgConfig: "libpng", apt: "libpng-dev"),
 
         // MARK: Signaling
         // Pure wire codecs and typed events: no I/O, shared by the client and (later) the server.
@@ -96,9 +98,14 @@ let package = Package(
         ),
 
         // MARK: Media and devices (grow in their own issues)
-        .target(name: "Peer", dependencies: ["CVPX", "COpus", "CSRTP", "COpenSSL"], swiftSettings: strict),
-        .target(name: "Capture", dependencies: ["CV4L2", "CALSA", "CYUV"], swiftSettings: strict),
-        .target(name: "Display", dependencies: ["CDRM", "CALSA", "CYUV"], swiftSettings: strict),
+        // Frame and sample types shared by Capture, Display and Peer.
+        .target(name: "Media", swiftSettings: strict),
+        .target(name: "Peer",
+                dependencies: ["Media", "CVPX", "COpus", "CSRTP", "COpenSSL", "CZlib",
+                               .product(name: "Crypto", package: "swift-crypto")],
+                swiftSettings: strict),
+        .target(name: "Capture", dependencies: ["Media", "CV4L2", "CALSA", "CYUV", "CZlib"], swiftSettings: strict),
+        .target(name: "Display", dependencies: ["Media", "CDRM", "CALSA", "CYUV", "CPNG", "CZlib"], swiftSettings: strict),
         .target(
             name: "Appliance",
             dependencies: ["Signaling", "Peer", "Capture", "Display", "CEvdev",
@@ -129,6 +136,8 @@ let package = Package(
         .testTarget(name: "RoomServerTests", dependencies: ["RoomServer"], swiftSettings: strict),
         .testTarget(name: "SignalingServerTests", dependencies: ["SignalingServer", "Signaling", "TestSupport"],
                     swiftSettings: strict),
+        .testTarget(name: "PeerTests", dependencies: ["Peer"], swiftSettings: strict),
+        .testTarget(name: "MediaDeviceTests", dependencies: ["Media", "Capture", "Display"], swiftSettings: strict),
         .testTarget(name: "CBindingTests", dependencies: ["Peer", "Capture", "Display", "Appliance"], swiftSettings: strict),
     ]
 )
