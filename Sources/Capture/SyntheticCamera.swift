@@ -1,0 +1,142 @@
+import CYUV
+import Media
+
+/// A camera for machines without one: SMPTE-style colour bars, a box that moves one step per
+/// frame (so motion and frame drops are visible), the frame number as text, and the same
+/// number as a row of black/white blocks that a receiver can read back after decoding
+/// (for glass-to-glass latency: text is for people, blocks are for `stampedFrameNumber`).
+public struct SyntheticCamera: Sendable {
+    public struct Configuration: Sendable, Equatable {
+        public var width: Int
+        public var height: Int
+        public var framesPerSecond: Int
+
+        public init(width: Int = 640, height: Int = 480, framesPerSecond: Int = 30) {
+            precondition(width >= 64 && height >= 64 && framesPerSecond > 0, "unusable camera configuration")
+            self.width = width
+            self.height = height
+            self.framesPerSecond = framesPerSecond
+        }
+    }
+
+    public let configuration: Configuration
+    /// Font for the frame-number text; without one only the block code is stamped.
+    public let font: PSFFont?
+    private let start: MediaTime
+    private var frameNumber: UInt64 = 0
+
+    /// BT.601 limited-range (Y, U, V) of 75 % bars: white, yellow, cyan, green, magenta, red, blue.
+    static let bars: [(Int32, Int32, Int32)] = [
+        (180, 128, 128), (162, 44, 142), (131, 156, 44), (112, 72, 58), (84, 184, 198), (65, 100, 212), (35, 212, 114),
+    ]
+    /// Bits of the frame number in the block code (2^24 frames: wraps after 6.5 days at 30 fps).
+    static let codeBits = 24
+
+    public init(configuration: Configuration = Configuration(), font: PSFFont?, start: MediaTime = .now()) {
+        self.configuration = configuration
+        self.font = font
+        self.start = start
+    }
+
+    /// The next frame, timestamped `start + n × frame period` so timestamps are exact even
+    /// when the caller pulls late.
+    public mutating func nextFrame() -> VideoFrame {
+        let number = frameNumber
+        frameNumber += 1
+        let period = MediaClock.framePeriodNanoseconds(framesPerSecond: configuration.framesPerSecond)
+        var frame = VideoFrame(width: configuration.width, height: configuration.height,
+                               timestamp: start + number * period, sequence: number)
+        frame.withMutablePlanes { planes in
+            drawBars(planes)
+            drawMovingBox(planes, number: number)
+            drawCode(planes, number: number)
+            drawLabel(planes, number: number)
+        }
+        return frame
+    }
+
+    /// Frames paced in real time at the configured rate. Only the newest two are buffered: like a
+    /// real camera, a slow consumer loses frames rather than falling behind.
+    public func frames() -> AsyncStream<VideoFrame> {
+        let camera = self
+        return AsyncStream(bufferingPolicy: .bufferingNewest(2)) { continuation in
+            let task = Task {
+                var camera = camera
+                let clock = ContinuousClock()
+                let period = Duration.nanoseconds(Int64(MediaClock.framePeriodNanoseconds(
+                    framesPerSecond: camera.configuration.framesPerSecond)))
+                var deadline = clock.now
+                while !Task.isCancelled {
+                    continuation.yield(camera.nextFrame())
+                    deadline += period
+                    do { try await clock.sleep(until: deadline) } catch { break }
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+
+    /// Reads the block-coded frame number back from a (possibly decoded and lossy) frame of
+    /// this camera's layout: each block's centre luma is thresholded at mid-grey.
+    public static func stampedFrameNumber(in frame: VideoFrame) -> UInt32 {
+        let block = codeBlockSize(width: frame.width)
+        let centreY = frame.height - block / 2 - 1
+        var number: UInt32 = 0
+        for bit in 0..<codeBits where frame.luma(x: bit * block + block / 2, y: centreY) > 128 {
+            number |= 1 << UInt32(bit)
+        }
+        return number
+    }
+
+    // MARK: Drawing (libyuv I420Rect for every fill)
+
+    /// Even sizes so each block covers whole chroma samples.
+    static func codeBlockSize(width: Int) -> Int { max(2, (width / (codeBits + 8)) & ~1) }
+
+    private func rect(_ planes: MutableI420Planes, x: Int, y: Int, width: Int, height: Int, _ yuv: (Int32, Int32, Int32)) {
+        _ = I420Rect(planes.y, Int32(planes.strideY), planes.u, Int32(planes.strideUV), planes.v, Int32(planes.strideUV),
+                     Int32(x), Int32(y), Int32(width), Int32(height), yuv.0, yuv.1, yuv.2)
+    }
+
+    private func drawBars(_ planes: MutableI420Planes) {
+        let count = Self.bars.count
+        for (index, colour) in Self.bars.enumerated() {
+            let left = (planes.width * index / count) & ~1
+            let right = index == count - 1 ? planes.width : (planes.width * (index + 1) / count) & ~1
+            rect(planes, x: left, y: 0, width: right - left, height: planes.height, colour)
+        }
+    }
+
+    /// A white box bouncing left-right across the middle, 4 pixels per frame.
+    private func drawMovingBox(_ planes: MutableI420Planes, number: UInt64) {
+        let size = (planes.height / 4) & ~1
+        let travel = planes.width - size
+        let step = Int((number * 4) % UInt64(2 * travel))
+        let x = (step < travel ? step : 2 * travel - step) & ~1
+        rect(planes, x: x, y: (planes.height - size) / 2 & ~1, width: size, height: size, (235, 128, 128))
+    }
+
+    /// Bottom-left row of blocks, least significant bit first: white = 1, black = 0.
+    private func drawCode(_ planes: MutableI420Planes, number: UInt64) {
+        let block = Self.codeBlockSize(width: planes.width)
+        let y = (planes.height - block) & ~1
+        for bit in 0..<Self.codeBits {
+            let on = (number >> UInt64(bit)) & 1 == 1
+            rect(planes, x: bit * block, y: y, width: block, height: planes.height - y, on ? (235, 128, 128) : (16, 128, 128))
+        }
+    }
+
+    /// "#123" in white on a black box near the top-left; text goes into the luma plane only,
+    /// since the box under it is already neutral in chroma. It sits 1/12 of the height down so
+    /// the receiving screen's status bar does not cover it.
+    private func drawLabel(_ planes: MutableI420Planes, number: UInt64) {
+        guard let font else { return }
+        let text = "#\(number)"
+        let padding = 4
+        let top = (planes.height / 12) & ~1
+        rect(planes, x: 8, y: top, width: (font.textWidth(text) + 2 * padding + 1) & ~1,
+             height: (font.height + 2 * padding + 1) & ~1, (16, 128, 128))
+        font.draw(text, into: planes.lumaSurface, x: 8 + padding, y: top + padding, value: 235)
+    }
+}
