@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 @testable import SignalingCore
 
 /// The error a typed-throwing decode raised, or `nil` when it succeeded.
@@ -37,4 +38,21 @@ enum Sample {
         candidate: "candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host", sdpMid: nil, sdpMLineIndex: nil)
     static let offerJSON = #"{"type":"offer","sdp":"v=0\r\n"}"#
     static let answerJSON = #"{"type":"answer","sdp":"v=0\r\n"}"#
+}
+
+/// Decodes `payload` (JSON text; `nil` = no arguments) with `decode` and checks it fails with a `.badPayload` for
+/// `event` whose reason contains every one of `words` (the field names a person must be told about).
+func expectBadPayload(event: String, payload: String?, naming words: [String],
+                      sourceLocation: SourceLocation = #_sourceLocation,
+                      _ decode: ([JSONValue]) throws(SignalingDecodeError) -> Void) throws {
+    let args = try payload.map { [try json($0)] } ?? []
+    guard let reason = badPayloadReason(event, { () throws(SignalingDecodeError) in try decode(args) }) else {
+        Issue.record("\(event) \(payload ?? "<no args>") did not give .badPayload(event: \"\(event)\", ...)",
+                     sourceLocation: sourceLocation)
+        return
+    }
+    #expect(!reason.isEmpty, sourceLocation: sourceLocation)
+    for word in words {
+        #expect(reason.contains(word), "reason \"\(reason)\" does not name \(word)", sourceLocation: sourceLocation)
+    }
 }
