@@ -34,6 +34,13 @@ extension SignalingHub {
             if let ackID { await acknowledge(ackID, [.object(["ok": .bool(false), "error": .string(error.description)])], to: socketID) }
             return
         }
+        guard admits(hello.deviceId) else {
+            logger.warning("refused device:hello: device limit reached", metadata: ["device": "\(hello.deviceId)", "limit": "\(maxDevices)"])
+            if let ackID {
+                await acknowledge(ackID, [.object(["ok": .bool(false), "error": .string("device limit reached")])], to: socketID)
+            }
+            return
+        }
         if let previous = deviceSockets[hello.deviceId], previous != socketID {
             logger.notice("device reconnected on a new socket", metadata: ["device": "\(hello.deviceId)"])
             socketDevices[previous] = nil
@@ -55,6 +62,14 @@ extension SignalingHub {
         if let latest, latest.version > hello.configVersion {
             await emit(name: DeviceEventName.config, [latest.json], to: socketID)
         }
+    }
+
+    /// Any client can say `device:hello`, and the store keeps every device it hears of: past `maxDevices`
+    /// only devices already known (stored config or status) are admitted, so a client cannot fill the store.
+    private func admits(_ deviceId: String) -> Bool {
+        if deviceSockets[deviceId] != nil { return true }
+        guard let all = try? devices.devices() else { return false }
+        return all.count < maxDevices || all.contains { $0.deviceId == deviceId }
     }
 
     func deviceConfigResult(_ args: [JSONValue], from socketID: String) {

@@ -13,6 +13,8 @@ public final actor SignalingHub {
 
     let logger: Logger
     let devices: any DeviceStore
+    /// Devices the store may hold (see `admits`).
+    let maxDevices: Int
     var deviceSockets: [String: String] = [:]   // device id → socket.io id
     var socketDevices: [String: String] = [:]   // socket.io id → device id
     private let chat: any ChatStore
@@ -23,9 +25,10 @@ public final actor SignalingHub {
     private var socketToSession: [String: String] = [:]   // socket.io id → engine.io sid
 
     public init(maxMembers: Int, chat: any ChatStore, devices: any DeviceStore, ice: ICEServers, historyLimit: Int = 50,
-                logger: Logger) {
+                maxDevices: Int = 1000, logger: Logger) {
         rooms = RoomDirectory(maxMembers: maxMembers)
         self.devices = devices
+        self.maxDevices = maxDevices
         self.ice = ice
         self.chat = chat
         self.historyLimit = historyLimit
