@@ -101,29 +101,21 @@ def build(args):
     async def disconnect(sid, *_):
         await leave(sid)
 
-    @sio.on("user:call")
-    async def user_call(sid, data):
-        await relay(sid, "incoming:call", data, "offer", "offer")
-
-    @sio.on("call:accepted")
-    async def call_accepted(sid, data):
-        await relay(sid, "call:accepted", data, "ans", "ans")
-
-    @sio.on("peer:nego:needed")
-    async def nego_needed(sid, data):
-        await relay(sid, "peer:nego:needed", data, "offer", "offer")
-
-    @sio.on("peer:nego:done")
-    async def nego_done(sid, data):
-        await relay(sid, "peer:nego:final", data, "ans", "ans")
-
-    @sio.on("ice:candidate")
-    async def ice_candidate(sid, data):
-        await relay(sid, "ice:candidate", data, "candidate", "candidate")
-
-    @sio.on("call:end")
-    async def call_end(sid, data):
-        await relay(sid, "call:ended", data, None, None)
+    # Relayed events: incoming name -> (outgoing name, payload field carried over, or None).
+    relays = {
+        "user:call": ("incoming:call", "offer"),
+        "call:accepted": ("call:accepted", "ans"),
+        "peer:nego:needed": ("peer:nego:needed", "offer"),
+        "peer:nego:done": ("peer:nego:final", "ans"),
+        "ice:candidate": ("ice:candidate", "candidate"),
+        "call:end": ("call:ended", None),
+    }
+    for incoming, (outgoing, field) in relays.items():
+        def make_handler(outgoing=outgoing, field=field):
+            async def handler(sid, data):
+                await relay(sid, outgoing, data, field, field)
+            return handler
+        sio.on(incoming, make_handler())
 
     @sio.on("chat:message")
     async def chat(sid, data):
