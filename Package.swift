@@ -100,15 +100,23 @@ let package = Package(
         // MARK: Media and devices (grow in their own issues)
         // Frame and sample types shared by Capture, Display and Peer.
         .target(name: "Media", swiftSettings: strict),
+        // VP8 and Opus over libvpx / libopus: encoders, decoders, rate control (no transport).
+        .target(name: "Codec", dependencies: ["Media", "CVPX", "COpus"], swiftSettings: strict),
+        // Our WebRTC endpoint: one folder per protocol (SDP, STUN, ICE, TURN, DTLS, SRTP, RTP, RTCP, ...).
         .target(name: "Peer",
-                dependencies: ["Media", "CVPX", "COpus", "CSRTP", "COpenSSL", "CZlib",
-                               .product(name: "Crypto", package: "swift-crypto")],
+                dependencies: ["Media", "Codec", "CVPX", "COpus", "CSRTP", "COpenSSL", "CZlib",
+                               .product(name: "Crypto", package: "swift-crypto"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio"),
+                               .product(name: "Logging", package: "swift-log")],
                 swiftSettings: strict),
         .target(name: "Capture", dependencies: ["Media", "CV4L2", "CALSA", "CYUV", "CZlib"], swiftSettings: strict),
         .target(name: "Display", dependencies: ["Media", "CDRM", "CALSA", "CYUV", "CPNG", "CZlib"], swiftSettings: strict),
         .target(
             name: "Appliance",
-            dependencies: ["Signaling", "Peer", "Capture", "Display", "CEvdev",
+            dependencies: ["Signaling", "SignalingCore", "Peer", "Capture", "Display", "Media", "TOMLConfig", "CEvdev",
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
@@ -116,10 +124,20 @@ let package = Package(
         // MARK: Executables
         .executableTarget(
             name: "videophone",
-            dependencies: ["Signaling", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: ["Signaling", "Capture", "Display", "Appliance",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
+        // The appliance daemon (systemd Type=notify).
+        .executableTarget(
+            name: "videophoned",
+            dependencies: ["Appliance", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        // libFuzzer entry for the STUN, SDP and RTP/RTCP parsers (scripts/fuzz peer).
+        .executableTarget(name: "peer-fuzz", dependencies: ["Peer"], swiftSettings: strict),
         // Load benchmark for videophone-server (scripts/bench-signaling); not a test.
         .executableTarget(name: "signaling-load", dependencies: ["Signaling", "SignalingCore",
                                                                  .product(name: "Logging", package: "swift-log")],
@@ -136,7 +154,13 @@ let package = Package(
         .testTarget(name: "RoomServerTests", dependencies: ["RoomServer"], swiftSettings: strict),
         .testTarget(name: "SignalingServerTests", dependencies: ["SignalingServer", "Signaling", "TestSupport"],
                     swiftSettings: strict),
-        .testTarget(name: "PeerTests", dependencies: ["Peer"], swiftSettings: strict),
+        .testTarget(name: "PeerTests", dependencies: ["Peer", "Media", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "CodecTests", dependencies: ["Codec", "Media"], swiftSettings: strict),
+        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "SignalingCore", "TOMLConfig", "TestSupport"],
+                    swiftSettings: strict),
+        // Tier 3: real kernel drivers in a QEMU guest (vivid, virtio-gpu, snd-aloop, uinput).
+        .testTarget(name: "HardwareTests", dependencies: ["Capture", "Display", "Appliance", "TestSupport"],
+                    swiftSettings: strict),
         .testTarget(name: "MediaDeviceTests", dependencies: ["Media", "Capture", "Display"], swiftSettings: strict),
         .testTarget(name: "CBindingTests", dependencies: ["Peer", "Capture", "Display", "Appliance"], swiftSettings: strict),
     ]
