@@ -61,4 +61,36 @@ static inline const char *vp_openssl_version_text(void) {
     return OpenSSL_version(OPENSSL_VERSION);
 }
 
+// --- DTLS-SRTP endpoint (Sources/Peer/DTLS) ---
+// SSL_CTX_set_min/max_proto_version are SSL_CTX_ctrl macros: pin DTLS 1.2.
+static inline long vp_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, long version) {
+    return SSL_CTX_set_min_proto_version(ctx, version);
+}
+static inline long vp_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, long version) {
+    return SSL_CTX_set_max_proto_version(ctx, version);
+}
+// SSL_OP_NO_QUERY_MTU is SSL_OP_BIT(12), a cast expression Swift cannot import.
+static inline uint64_t vp_SSL_OP_NO_QUERY_MTU(void) {
+    return SSL_OP_NO_QUERY_MTU;
+}
+// SSL_OP_NO_TICKET likewise (DTLS-SRTP has no use for session tickets).
+static inline uint64_t vp_SSL_OP_NO_TICKET(void) {
+    return SSL_OP_NO_TICKET;
+}
+// BIO_reset(b) -> BIO_ctrl(b, BIO_CTRL_RESET, 0, NULL): empties a memory BIO after draining it.
+static inline long vp_BIO_reset(BIO *bio) {
+    return BIO_reset(bio);
+}
+// MBSTRING_ASC is (MBSTRING_FLAG|1); kept as a function so its value never depends on macro import.
+static inline int vp_MBSTRING_ASC(void) {
+    return MBSTRING_ASC;
+}
+// SSL_set_app_data / SSL_get_app_data are macros over SSL_set_ex_data(s, 0, p).
+static inline int vp_SSL_set_app_data(SSL *ssl, void *data) {
+    return SSL_set_app_data(ssl, data);
+}
+static inline void *vp_SSL_get_app_data(const SSL *ssl) {
+    return SSL_get_app_data(ssl);
+}
+
 #endif

@@ -5,4 +5,10 @@
 
 #include <srtp2/srtp.h>
 
+// SRTP_MAX_TRAILER_LEN (tag + MKI) is a macro of macros; srtp_protect_rtcp needs 4 bytes more
+// (the E flag and SRTCP index). Callers reserve this much room after every packet they protect.
+static inline int vp_srtp_max_trailer_len(void) {
+    return SRTP_MAX_TRAILER_LEN + 4;
+}
+
 #endif
