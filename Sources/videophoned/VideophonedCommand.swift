@@ -1,12 +1,156 @@
-// videophoned: the appliance daemon. Filled in by the appliance issue.
-import ArgumentParser
+// videophoned: the appliance daemon. Loads the configuration (file, signed remote layer, flags),
+// checks it, and runs under systemd (Type=notify). The call logic lives in Appliance (CallController,
+// RemoteConfigManager); signaling and media are wired to it by the integration step.
 import Appliance
+import ArgumentParser
+import Dispatch
+import Foundation
+import Logging
+import TOMLConfig
 
 @main
 struct VideophonedCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "videophoned",
-                                                    abstract: "The videophone appliance daemon.")
+    static let configuration = CommandConfiguration(
+        commandName: "videophoned",
+        abstract: "The videophone appliance daemon.",
+        discussion: "Settings come from the TOML file (default \(ApplianceConfig.defaultPath)), then the signed remote layer in state.dir, then these flags.")
+
+    @Option(name: .long, help: "Configuration file (default \(ApplianceConfig.defaultPath); missing default = built-in defaults).")
+    var config: String?
+
+    @Flag(name: .long, help: "Check the configuration, print every problem with its key, and exit (non-zero on problems).")
+    var checkConfig = false
+
+    @Flag(name: .long, help: "Print the effective configuration (secrets redacted) and exit.")
+    var printConfig = false
+
+    @Option(name: .long, help: "signaling.url: the signaling server's URL.") var server: String?
+    @Option(name: .long, help: "signaling.room: the home room.") var room: String?
+    @Option(name: .long, help: "signaling.name: the name the other side sees.") var name: String?
+    @Option(name: .long, help: "signaling.ca_file: extra CA certificate (PEM).") var caFile: String?
+    @Option(name: .long, help: "call.auto_answer: off, immediate or after.") var autoAnswer: String?
+    @Option(name: .long, help: "call.auto_answer_delay in seconds.") var autoAnswerDelay: Double?
+    @Option(name: .long, help: "camera.device: synthetic or /dev/videoN.") var camera: String?
+    @Option(name: .long, help: "microphone.device: synthetic or an ALSA PCM.") var microphone: String?
+    @Option(name: .long, help: "speaker.device: synthetic or an ALSA PCM.") var speaker: String?
+    @Option(name: .long, help: "screen.device: headless or /dev/dri/cardN.") var screen: String?
+    @Option(name: .long, help: "screen.snapshot_dir for headless PNG snapshots.") var snapshotDir: String?
+    @Option(name: .long, help: "state.dir: where applied remote configuration is kept.") var stateDir: String?
+    @Option(name: .long, help: "admin.device_id on the server's device channel.") var deviceId: String?
+    @Option(name: .long, help: "control.socket path (empty = none).") var controlSocket: String?
+    @Option(name: .long, help: "log.level: trace, debug, info, notice, warning, error.") var logLevel: String?
+
+    /// Flags as a configuration layer (same keys and checks as the file).
+    var flagLayer: [String: TOMLValue] {
+        var v: [String: TOMLValue] = [:]
+        func set(_ key: String, _ s: String?) { if let s { v[key] = .string(s) } }
+        set("signaling.url", server)
+        set("signaling.room", room)
+        set("signaling.name", name)
+        set("signaling.ca_file", caFile)
+        set("call.auto_answer", autoAnswer)
+        if let autoAnswerDelay { v["call.auto_answer_delay"] = .float(autoAnswerDelay) }
+        set("camera.device", camera)
+        set("microphone.device", microphone)
+        set("speaker.device", speaker)
+        set("screen.device", screen)
+        set("screen.snapshot_dir", snapshotDir)
+        set("state.dir", stateDir)
+        set("admin.device_id", deviceId)
+        set("control.socket", controlSocket)
+        set("log.level", logLevel)
+        return v
+    }
+
     func run() async throws {
-        print("videophoned: not yet implemented")
+        let loaded: ConfigLoader.Loaded
+        switch ConfigLoader.load(path: config, flags: flagLayer) {
+        case .success(let l): loaded = l
+        case .failure(let problem):
+            FileHandle.standardError.write(Data("videophoned: \(problem)\n".utf8))
+            throw ExitCode(2)
+        }
+        let d = loaded.decoding
+        let source = config ?? ApplianceConfig.defaultPath
+        for w in d.warnings { FileHandle.standardError.write(Data("warning: \(w)\n".utf8)) }
+        if let p = loaded.remoteProblem { FileHandle.standardError.write(Data("warning: \(p)\n".utf8)) }
+
+        if checkConfig {
+            for p in d.problems { print(p) }
+            if d.isValid {
+                print("\(source): OK" + (loaded.remoteVersion > 0 ? " (remote configuration v\(loaded.remoteVersion))" : ""))
+                return
+            }
+            print("\(source): \(d.problems.count) problem\(d.problems.count == 1 ? "" : "s")")
+            throw ExitCode(1)
+        }
+        guard d.isValid else {
+            for p in d.problems { FileHandle.standardError.write(Data("videophoned: \(p)\n".utf8)) }
+            throw ExitCode(1)
+        }
+        if printConfig {
+            print(d.config.summary, terminator: "")
+            return
+        }
+
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = Logger.Level(rawValue: d.config.log.level) ?? .info
+            return h
+        }
+        let logger = Logger(label: "videophoned")
+        logger.info("configuration", metadata: ["source": "\(source)", "remoteVersion": "\(loaded.remoteVersion)",
+                                                "room": "\(d.config.signaling.room)", "server": "\(d.config.signaling.url)"])
+        print(d.config.summary, terminator: "")
+
+        // Placeholder until signaling and media are wired: the call controller runs, systemd is told we
+        // are ready, the watchdog is fed, and SIGTERM/SIGINT stop the daemon cleanly.
+        let notifier = SystemdNotifier()
+        let controller = CallController(settings: CallSettings(d.config), logger: Logger(label: "videophone.call"))
+        await controller.start()
+        notifier.notify(.ready, .status("Waiting for signaling (not wired yet)"))
+        let watchdog = Task { await notifier.runWatchdog() }
+        let effects = Task {
+            for await effect in controller.effects { logger.debug("effect", metadata: ["effect": "\(effect)"]) }
+        }
+        await Self.waitForTermination()
+        notifier.notify(.stopping)
+        watchdog.cancel()
+        await controller.stop()
+        _ = await effects.value
+        logger.info("stopped")
+    }
+
+    /// Returns on SIGTERM or SIGINT.
+    static func waitForTermination() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let queue = DispatchQueue(label: "videophoned.signals")
+            let once = Once(continuation)
+            var sources: [DispatchSourceSignal] = []
+            for sig in [SIGTERM, SIGINT] {
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+                source.setEventHandler { once.fire() }
+                source.resume()
+                sources.append(source)
+            }
+            once.keep(sources)
+        }
+    }
+}
+
+/// Resumes a continuation once (both signals may arrive) and keeps the signal sources alive.
+private final class Once: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Void, Never>?
+    private var sources: [DispatchSourceSignal] = []
+    init(_ c: CheckedContinuation<Void, Never>) { continuation = c }
+    func keep(_ s: [DispatchSourceSignal]) { lock.withLock { sources = s } }
+    func fire() {
+        let c = lock.withLock { () -> CheckedContinuation<Void, Never>? in
+            defer { continuation = nil }
+            return continuation
+        }
+        c?.resume()
     }
 }

@@ -1,0 +1,76 @@
+import Appliance
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real AF_UNIX datagram socket standing in for systemd's notification socket.
+final class NotifySocket {
+    let fd: Int32
+    let path: String
+
+    init(abstract: Bool = false) throws {
+        let name = "vp-notify-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        path = abstract ? "@" + name : FileManager.default.temporaryDirectory.appendingPathComponent(name).path
+        fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        var bytes = Array(path.utf8)
+        if abstract { bytes[0] = 0 }
+        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
+        let length = socklen_t(MemoryLayout<sa_family_t>.size + bytes.count + (abstract ? 0 : 1))
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard rc == 0 else { throw POSIXError(.EADDRINUSE) }
+        // Never block a test forever.
+        var tv = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    func receive() -> String? {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let n = recv(fd, &buffer, buffer.count, 0)
+        return n < 0 ? nil : String(decoding: buffer[0..<n], as: UTF8.self)
+    }
+
+    deinit {
+        close(fd)
+        if !path.hasPrefix("@") { unlink(path) }
+    }
+}
+
+@Suite struct SystemdNotifierTests {
+    @Test(arguments: [false, true])
+    func sendsDatagrams(abstract: Bool) throws {
+        let s = try NotifySocket(abstract: abstract)
+        let n = SystemdNotifier(environment: ["NOTIFY_SOCKET": s.path])
+        #expect(n.isEnabled)
+        #expect(n.notify(.ready, .status("In the room\nkitchen")))
+        #expect(s.receive() == "READY=1\nSTATUS=In the room kitchen")
+        #expect(n.notify(.watchdog))
+        #expect(s.receive() == "WATCHDOG=1")
+        #expect(n.notify(.stopping))
+        #expect(s.receive() == "STOPPING=1")
+    }
+
+    @Test func withoutSystemdEverythingIsANoOp() {
+        let n = SystemdNotifier(environment: [:])
+        #expect(!n.isEnabled && n.watchdogInterval == nil)
+        #expect(!n.notify(.ready))
+        #expect(!SystemdNotifier(environment: ["NOTIFY_SOCKET": "/nonexistent/socket"]).notify(.ready))
+    }
+
+    @Test func watchdogIntervalIsHalfOfWatchdogUsec() async throws {
+        let s = try NotifySocket()
+        let n = SystemdNotifier(environment: ["NOTIFY_SOCKET": s.path, "WATCHDOG_USEC": "200000"])
+        #expect(n.watchdogInterval == .milliseconds(100))
+        #expect(SystemdNotifier(environment: ["WATCHDOG_USEC": "200000", "WATCHDOG_PID": "1"]).watchdogInterval == nil)
+        let task = Task { await n.runWatchdog() }
+        #expect(s.receive() == "WATCHDOG=1")
+        #expect(s.receive() == "WATCHDOG=1")
+        task.cancel()
+        await task.value
+    }
+}
