@@ -1,4 +1,5 @@
 import Appliance
+import Signaling
 import SignalingCore
 import Testing
 
@@ -57,5 +58,34 @@ import Testing
         for await e in c.effects { all.append(e) }
         #expect(all.contains(.joinRoom("hall")))
         #expect(await c.phase == .connecting)
+    }
+}
+
+@Suite struct ApplianceInputTests {
+    @Test func routesSignalingEvents() {
+        #expect(ApplianceInput.route(.connected) == .call(.signalingConnected))
+        #expect(ApplianceInput.route(.server(.callEnded(from: "x"))) == .call(.callEnded(from: "x")))
+        let payload = JSONValue.object(["version": .number(1)])
+        #expect(ApplianceInput.route(.unknown(name: "device:config", args: [payload])) == .deviceConfig(payload))
+        #expect(ApplianceInput.route(.unknown(name: "other", args: [])) == .none)
+    }
+
+    @Test func impactsOfChangedKeys() {
+        #expect(ConfigImpact.of(["signaling.room", "call.auto_answer", "camera.width"]) == [.rejoinRoom, .callSettings, .restartCamera])
+        #expect(ConfigImpact.of(["signaling.url"]) == [.reconnectSignaling])
+        #expect(ConfigImpact.of(["camera.keep_warm"]) == [.callSettings])
+    }
+
+    @Test func keepWarmChangeOpensAndClosesDevicesWhenIdle() async {
+        let c = CallController(settings: CallSettings())
+        await c.start()
+        await c.update(settings: CallSettings(keepWarm: true))
+        #expect(await c.snapshot.devicesOpen)
+        await c.update(settings: CallSettings(keepWarm: false))
+        #expect(await !c.snapshot.devicesOpen)
+        await c.stop()
+        var all: [CallEffect] = []
+        for await e in c.effects { all.append(e) }
+        #expect(all.filter { $0 == .openDevices || $0 == .closeDevices } == [.openDevices, .closeDevices])
     }
 }

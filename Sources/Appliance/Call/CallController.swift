@@ -71,7 +71,9 @@ public actor CallController {
     /// at once when idle.
     public func update(settings: CallSettings) {
         let homeChanged = settings.homeRoom != machine.settings.homeRoom
+        let warmChanged = settings.keepWarm != machine.settings.keepWarm
         machine.settings = settings
+        if warmChanged { perform(machine.reconcileDevices()) }
         if homeChanged && (machine.phase == .idle || machine.phase == .connecting) && machine.trip == nil {
             perform(machine.moveHome())
         }

@@ -476,6 +476,14 @@ public struct CallMachine: Sendable {
         return moveTo(settings.homeRoom) + (note.map { [status($0)] } ?? [])
     }
 
+    /// Opens or closes the devices after `keep_warm` changed (remote configuration).
+    mutating func reconcileDevices() -> [CallEffect] {
+        let wanted = settings.keepWarm || phase == .calling || phase == .inCall
+        if wanted && !devicesOpen { devicesOpen = true; return [.openDevices] }
+        if !wanted && devicesOpen { devicesOpen = false; return [.closeDevices] }
+        return []
+    }
+
     /// Moves to another room outside a speed-dial trip (a new home room from remote configuration).
     mutating func relocate(to target: String) -> [CallEffect] {
         moveTo(target) + [status("Going to \(target)…")]
