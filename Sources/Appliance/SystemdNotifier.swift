@@ -84,7 +84,7 @@ public struct SystemdNotifier: Sendable {
         guard let interval = watchdogInterval, isEnabled else { return }
         while !Task.isCancelled {
             if await alive() { notify(.watchdog) }
-            do { try await Task.sleep(for: interval) } catch { return }
+            do { try await ContinuousClock().sleep(until: .now + interval) } catch { return }
         }
     }
 }

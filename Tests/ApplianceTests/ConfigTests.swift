@@ -95,6 +95,13 @@ import TestSupport
         #expect(c.signaling.room == "flag" && c.signaling.name == "Kitchen" && c.call.autoAnswer == .immediate)
     }
 
+    @Test func problemsNeverShowSecretValues() throws {
+        let d = try Self.decode("[ice]\nturn_password = 987654321\nturn_username = 123456789")
+        #expect(Set(d.problems.map(\.key)) == ["ice.turn_username", "ice.turn_password"])
+        #expect(!d.problems.map(\.description).joined().contains("987654321"))
+        #expect(!d.problems.map(\.description).joined().contains("123456789"))
+    }
+
     @Test func summaryRedactsSecrets() {
         var c = ApplianceConfig()
         c.ice.turnUsername = "1700000000:kitchen"

@@ -146,8 +146,16 @@ struct ConfigReader {
 
     mutating func string(_ key: String, _ fallback: String, check: (String) -> String? = { _ in nil }) -> String {
         guard let v = take(key) else { return fallback }
-        guard case .string(let s) = v else { problem(key, "expected a string in quotes; got \(Self.describe(v))"); return fallback }
-        if let reason = check(s) { problem(key, reason.contains("got") ? reason : "\(reason); got \"\(s)\""); return fallback }
+        // A secret's value never appears in a message (messages are logged and sent back to the server).
+        let secret = ApplianceConfig.secretKeys.contains(key)
+        guard case .string(let s) = v else {
+            problem(key, "expected a string in quotes" + (secret ? "" : "; got \(Self.describe(v))"))
+            return fallback
+        }
+        if let reason = check(s) {
+            problem(key, secret || reason.contains("got") ? reason : "\(reason); got \"\(s)\"")
+            return fallback
+        }
         return s
     }
 
