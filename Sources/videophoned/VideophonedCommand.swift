@@ -105,6 +105,7 @@ struct VideophonedCommand: AsyncParsableCommand {
 
         // Placeholder until signaling and media are wired: the call controller runs, systemd is told we
         // are ready, the watchdog is fed, and SIGTERM/SIGINT stop the daemon cleanly.
+        let termination = Termination()   // before READY: a SIGTERM right after start-up must stop us cleanly
         let notifier = SystemdNotifier()
         let controller = CallController(settings: CallSettings(d.config), logger: Logger(label: "videophone.call"))
         await controller.start()
@@ -113,43 +114,49 @@ struct VideophonedCommand: AsyncParsableCommand {
         let effects = Task {
             for await effect in controller.effects { logger.debug("effect", metadata: ["effect": "\(effect)"]) }
         }
-        await Self.waitForTermination()
+        await termination.wait()
         notifier.notify(.stopping)
         watchdog.cancel()
         await controller.stop()
         _ = await effects.value
         logger.info("stopped")
     }
-
-    /// Returns on SIGTERM or SIGINT.
-    static func waitForTermination() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let queue = DispatchQueue(label: "videophoned.signals")
-            let once = Once(continuation)
-            var sources: [DispatchSourceSignal] = []
-            for sig in [SIGTERM, SIGINT] {
-                signal(sig, SIG_IGN)
-                let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
-                source.setEventHandler { once.fire() }
-                source.resume()
-                sources.append(source)
-            }
-            once.keep(sources)
-        }
-    }
 }
 
-/// Resumes a continuation once (both signals may arrive) and keeps the signal sources alive.
-private final class Once: @unchecked Sendable {
+/// SIGTERM / SIGINT, caught from construction on (dispatch signal sources; the default action is ignored).
+private final class Termination: @unchecked Sendable {
     private let lock = NSLock()
-    private var continuation: CheckedContinuation<Void, Never>?
+    private var fired = false
+    private var waiter: CheckedContinuation<Void, Never>?
     private var sources: [DispatchSourceSignal] = []
-    init(_ c: CheckedContinuation<Void, Never>) { continuation = c }
-    func keep(_ s: [DispatchSourceSignal]) { lock.withLock { sources = s } }
-    func fire() {
+
+    init() {
+        let queue = DispatchQueue(label: "videophoned.signals")
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+            source.setEventHandler { [weak self] in self?.fire() }
+            source.resume()
+            sources.append(source)
+        }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let already = lock.withLock { () -> Bool in
+                if fired { return true }
+                waiter = c
+                return false
+            }
+            if already { c.resume() }
+        }
+    }
+
+    private func fire() {
         let c = lock.withLock { () -> CheckedContinuation<Void, Never>? in
-            defer { continuation = nil }
-            return continuation
+            fired = true
+            defer { waiter = nil }
+            return waiter
         }
         c?.resume()
     }

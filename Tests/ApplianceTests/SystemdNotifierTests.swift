@@ -1,6 +1,7 @@
 import Appliance
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -72,5 +73,33 @@ final class NotifySocket {
         #expect(s.receive() == "WATCHDOG=1")
         task.cancel()
         await task.value
+    }
+}
+
+@Suite struct VideophonedNotifyTests {
+    /// The daemon under a fake systemd: READY=1 with a status once configured, STOPPING=1 on SIGTERM, exit 0.
+    @Test func daemonReportsReadyAndStopping() throws {
+        let s = try NotifySocket()
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("vp-state-\(UUID().uuidString)").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Repo.product("videophoned"))
+        p.arguments = ["--config", Repo.path("config/videophone.toml"), "--state-dir", state, "--control-socket", ""]
+        p.environment = ["NOTIFY_SOCKET": s.path, "WATCHDOG_USEC": "100000"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { p.stop() }
+        let ready = s.receive()
+        #expect(ready?.hasPrefix("READY=1\nSTATUS=") == true, "\(String(describing: ready))")
+        #expect(s.receive() == "WATCHDOG=1")
+        kill(p.processIdentifier, SIGTERM)
+        var last: String?
+        while let m = s.receive() {
+            last = m
+            if m == "STOPPING=1" { break }
+        }
+        #expect(last == "STOPPING=1")
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
     }
 }
