@@ -153,9 +153,12 @@ public final class DTLSTransport {
 
     /// - Parameters:
     ///   - remoteFingerprint: the peer's SDP `a=fingerprint` (sha-256 recommended).
+    ///   - profiles: SRTP profiles offered (client) or accepted (server), most preferred first.
     ///   - initialRetransmitTimeout: first flight timeout (RFC 6347 suggests 1 s).
     public init(role: DTLSRole, certificate: DTLSCertificate, remoteFingerprint: DTLSFingerprint,
+                profiles: [SRTPProfile] = SRTPProfile.allCases,
                 mtu: Int = DTLSTransport.defaultMTU, initialRetransmitTimeout: TimeAmount = .seconds(1)) throws {
+        guard !profiles.isEmpty else { throw DTLSError.setup("no SRTP profile to offer") }
         guard DTLSFingerprint.digest(named: remoteFingerprint.algorithm) != nil else {
             throw DTLSError.unsupportedFingerprint("hash function \(remoteFingerprint.algorithm)")
         }
@@ -183,7 +186,7 @@ public final class DTLSTransport {
         try require(SSL_CTX_use_PrivateKey(ctx, certificate.privateKey) == 1, "SSL_CTX_use_PrivateKey")
         try require(SSL_CTX_check_private_key(ctx) == 1, "certificate and key do not match")
         try require(SSL_CTX_set_cipher_list(ctx, Self.cipherList) == 1, "cipher list")
-        try require(SSL_CTX_set_tlsext_use_srtp(ctx, SRTPProfile.offerList) == 0, "use_srtp profiles")  // 0 = success
+        try require(SSL_CTX_set_tlsext_use_srtp(ctx, profiles.map(\.openSSLName).joined(separator: ":")) == 0, "use_srtp profiles")  // 0 = success
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verifyPeer)
 
         guard let ssl = SSL_new(ctx) else { throw DTLSError.setup("SSL_new: \(OpenSSLErrors.drain())") }
