@@ -27,8 +27,14 @@ public struct ConfigLayers: Sendable, Equatable {
         guard FileManager.default.fileExists(atPath: path) else {
             return required ? .failure(ConfigProblem(key: "", message: "\(path): no such file")) : .success([:])
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            return .failure(ConfigProblem(key: "", message: "\(path): cannot read the file"))
+        // FileHandle rather than Data(contentsOf:), which refuses non-regular files such as /dev/null.
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            return .failure(ConfigProblem(key: "", message: "\(path): cannot open the file (permissions?)"))
+        }
+        defer { try? handle.close() }
+        let data: Data
+        do { data = try handle.readToEnd() ?? Data() } catch {
+            return .failure(ConfigProblem(key: "", message: "\(path): cannot read the file (\(error.localizedDescription))"))
         }
         guard let text = String(data: data, encoding: .utf8) else {
             return .failure(ConfigProblem(key: "", message: "\(path): not UTF-8 text"))
