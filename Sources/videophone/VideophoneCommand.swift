@@ -5,6 +5,6 @@ struct VideophoneCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "videophone",
         abstract: "Tools for the videophone appliance.",
-        subcommands: [SignalCommand.self]
+        subcommands: [SignalCommand.self, DevicesCommand.self]
     )
 }

@@ -112,6 +112,12 @@ public struct CameraFormatChoice: Sendable, Equatable {
     public var fourcc: UInt32
     public var size: FrameSize
     public var converter: Converter
+
+    public init(fourcc: UInt32, size: FrameSize, converter: Converter) {
+        self.fourcc = fourcc
+        self.size = size
+        self.converter = converter
+    }
 }
 
 public enum CameraFormatNegotiation {
