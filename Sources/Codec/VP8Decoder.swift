@@ -1,0 +1,121 @@
+// VP8 decoder over libvpx (vpx/vp8dx.h, vpx/vpx_decoder.h), with corruption detection via
+// VP8D_GET_FRAME_CORRUPTED (libvpx marks frames whose references were lost or damaged), so
+// the receiver can ask for a keyframe (RFC 4585 §6.3.1 PLI) instead of showing garbage.
+import CVPX
+import Media
+
+public enum VP8DecodeError: Error, Equatable, CustomStringConvertible {
+    /// A delta frame arrived while the decoder has no valid reference (start, or after an error).
+    case needKeyframe
+    /// libvpx decoded the frame but reports it (or its references) as corrupted.
+    case corrupted
+    /// libvpx refused the data.
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .needKeyframe: "VP8 delta frame without a valid reference: keyframe needed"
+        case .corrupted: "VP8 frame corrupted"
+        case let .failed(text): "VP8 decode failed: \(text)"
+        }
+    }
+}
+
+/// A libvpx VP8 decoder. Not thread-safe: use it from one isolation domain (the receiver's).
+public final class VP8Decoder {
+    private let context: UnsafeMutablePointer<vpx_codec_ctx_t>
+    /// True from the start and after any error until a keyframe decodes cleanly.
+    public private(set) var needsKeyframe = true
+    public private(set) var framesDecoded = 0
+    public private(set) var errors = 0
+
+    public init(threads: Int = 1) throws(CodecError) {
+        context = .allocate(capacity: 1)
+        context.initialize(to: vpx_codec_ctx_t())
+        var cfg = vpx_codec_dec_cfg_t(threads: UInt32(max(1, threads)), w: 0, h: 0)
+        let status = vp_vpx_codec_dec_init(context, vp_vpx_vp8_dx(), &cfg, 0)
+        guard status == VPX_CODEC_OK else {
+            context.deinitialize(count: 1)
+            context.deallocate()
+            throw .vpx("vpx_codec_dec_init", String(cString: vpx_codec_err_to_string(status)))
+        }
+    }
+
+    deinit {
+        vpx_codec_destroy(context)
+        context.deinitialize(count: 1)
+        context.deallocate()
+    }
+
+    /// Decodes one complete VP8 frame into an I420 `VideoFrame` (one copy out of libvpx's
+    /// buffer). Throws `.needKeyframe` for delta frames while no reference is valid, and
+    /// `.corrupted` when libvpx flags the result; both mean "send a PLI".
+    public func decode(_ data: [UInt8], timestamp: MediaTime, sequence: UInt64 = 0) throws(VP8DecodeError) -> VideoFrame {
+        guard !data.isEmpty else { throw .failed("empty frame") }
+        let isKey = VP8FrameHeader.isKeyframe(data)
+        if needsKeyframe && !isKey { throw .needKeyframe }
+        let status = data.withUnsafeBufferPointer { buffer in
+            vpx_codec_decode(context, buffer.baseAddress, UInt32(buffer.count), nil, 0)
+        }
+        guard status == VPX_CODEC_OK else {
+            needsKeyframe = true
+            errors += 1
+            throw .failed(String(cString: vpx_codec_err_to_string(status)))
+        }
+        var corrupted: Int32 = 0
+        if vp_vpx_control_int_ptr(context, Int32(VP8D_GET_FRAME_CORRUPTED.rawValue), &corrupted) == VPX_CODEC_OK,
+           corrupted != 0 {
+            needsKeyframe = true
+            errors += 1
+            var iterator: vpx_codec_iter_t?
+            while vpx_codec_get_frame(context, &iterator) != nil {}
+            throw .corrupted
+        }
+        var iterator: vpx_codec_iter_t?
+        guard let image = vpx_codec_get_frame(context, &iterator) else { throw .failed("no picture") }
+        while vpx_codec_get_frame(context, &iterator) != nil {}
+        let frame = Self.copy(image.pointee, timestamp: timestamp, sequence: sequence)
+        guard let frame else { errors += 1; needsKeyframe = true; throw .failed("unexpected image format") }
+        needsKeyframe = false
+        framesDecoded += 1
+        return frame
+    }
+
+    /// Copies a libvpx I420 image (padded strides) into a tight contiguous `VideoFrame`.
+    static func copy(_ image: vpx_image_t, timestamp: MediaTime, sequence: UInt64) -> VideoFrame? {
+        guard image.fmt == VPX_IMG_FMT_I420, let sy = image.planes.0, let su = image.planes.1, let sv = image.planes.2,
+              image.d_w > 0, image.d_h > 0 else { return nil }
+        let width = Int(image.d_w), height = Int(image.d_h)
+        let cw = (width + 1) / 2, ch = (height + 1) / 2
+        let total = VideoFrame.byteCount(width: width, height: height)
+        let storage = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
+            let base = buffer.baseAddress!
+            let strideY = Int(image.stride.0), strideU = Int(image.stride.1), strideV = Int(image.stride.2)
+            for row in 0..<height { (base + row * width).update(from: sy + row * strideY, count: width) }
+            let u = base + width * height, v = u + cw * ch
+            for row in 0..<ch {
+                (u + row * cw).update(from: su + row * strideU, count: cw)
+                (v + row * cw).update(from: sv + row * strideV, count: cw)
+            }
+            count = total
+        }
+        return VideoFrame(width: width, height: height, storage: storage, timestamp: timestamp, sequence: sequence)
+    }
+}
+
+/// The VP8 frame tag (RFC 6386 §9.1, also quoted by RFC 7741 §4.3): 3 bytes, bit 0 of the first
+/// is the inverse keyframe flag; keyframes then carry the start code 9d 01 2a and 14-bit sizes.
+public enum VP8FrameHeader {
+    public static func isKeyframe<C: Collection<UInt8>>(_ data: C) -> Bool {
+        guard let first = data.first else { return false }
+        return first & 0x01 == 0
+    }
+
+    /// Width and height from a keyframe's header (RFC 6386 §9.1), nil for delta frames or short data.
+    public static func keyframeSize(_ data: [UInt8]) -> (width: Int, height: Int)? {
+        guard data.count >= 10, isKeyframe(data), data[3] == 0x9D, data[4] == 0x01, data[5] == 0x2A else { return nil }
+        let w = (Int(data[6]) | Int(data[7]) << 8) & 0x3FFF
+        let h = (Int(data[8]) | Int(data[9]) << 8) & 0x3FFF
+        return (w, h)
+    }
+}

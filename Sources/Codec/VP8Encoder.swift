@@ -1,0 +1,225 @@
+// VP8 realtime encoder over libvpx (vpx/vp8cx.h, vpx/vpx_encoder.h).
+// Settings follow what a WebRTC sender needs (RFC 7741 §1 for the payload it feeds; the
+// libvpx "realtime" profile): one pass CBR, no lag, error-resilient partitions, a fixed
+// negative cpu-used (speed without per-frame adaptation), keyframes only on request or at
+// start, and the target bitrate changed in place with vpx_codec_enc_config_set.
+import CVPX
+import Media
+
+/// One compressed VP8 frame as libvpx produced it.
+public struct EncodedVideoFrame: Sendable, Equatable {
+    public var data: [UInt8]
+    public var isKeyframe: Bool
+    /// The capture time of the source frame.
+    public var timestamp: MediaTime
+    public var width: Int
+    public var height: Int
+
+    public init(data: [UInt8], isKeyframe: Bool, timestamp: MediaTime, width: Int, height: Int) {
+        self.data = data
+        self.isKeyframe = isKeyframe
+        self.timestamp = timestamp
+        self.width = width
+        self.height = height
+    }
+}
+
+public enum CodecError: Error, Equatable, CustomStringConvertible {
+    /// A libvpx call failed: the function and libvpx's error text.
+    case vpx(String, String)
+    /// A libopus call failed: the function and the opus error code text.
+    case opus(String, String)
+    /// Input the codec cannot take (wrong size, empty packet, ...).
+    case invalidInput(String)
+
+    public var description: String {
+        switch self {
+        case let .vpx(call, text): "libvpx \(call): \(text)"
+        case let .opus(call, text): "libopus \(call): \(text)"
+        case let .invalidInput(text): "invalid codec input: \(text)"
+        }
+    }
+}
+
+public struct VP8EncoderConfiguration: Sendable, Equatable {
+    public var width: Int
+    public var height: Int
+    public var framesPerSecond: Int
+    /// Target bitrate in bits per second (libvpx takes kbps; rounded down, at least 1).
+    public var bitrate: Int
+    /// libvpx VP8 speed: negative values fix the speed (no adaptive search); -6 is libwebrtc's
+    /// choice for small ARM boards.
+    public var cpuUsed: Int
+    public var threads: Int
+    /// Keyframe interval in frames; nil: keyframes only at start and on request.
+    public var keyframeInterval: Int?
+    /// Let the rate control skip frames when the buffer runs dry (helps under a narrow uplink).
+    public var allowFrameDropping: Bool
+
+    public init(width: Int = 640, height: Int = 480, framesPerSecond: Int = 30, bitrate: Int = 1_000_000,
+                cpuUsed: Int = -6, threads: Int = 1, keyframeInterval: Int? = nil, allowFrameDropping: Bool = false) {
+        self.width = width
+        self.height = height
+        self.framesPerSecond = framesPerSecond
+        self.bitrate = bitrate
+        self.cpuUsed = cpuUsed
+        self.threads = threads
+        self.keyframeInterval = keyframeInterval
+        self.allowFrameDropping = allowFrameDropping
+    }
+}
+
+/// A libvpx VP8 encoder. Not thread-safe: use it from one isolation domain (the sender's).
+public final class VP8Encoder {
+    public private(set) var configuration: VP8EncoderConfiguration
+    private let context: UnsafeMutablePointer<vpx_codec_ctx_t>
+    private var config = vpx_codec_enc_cfg_t()
+    private var image = vpx_image_t()
+    private var initialized = false
+    private var keyframeRequested = false
+    private var firstTimestamp: MediaTime?
+    private var lastPTS: Int64 = -1
+
+    public init(configuration: VP8EncoderConfiguration) throws(CodecError) {
+        guard configuration.width > 0, configuration.height > 0, configuration.width <= 16383,
+              configuration.height <= 16383, configuration.framesPerSecond > 0
+        else { throw .invalidInput("VP8 encoder size \(configuration.width)x\(configuration.height)") }
+        self.configuration = configuration
+        context = .allocate(capacity: 1)
+        context.initialize(to: vpx_codec_ctx_t())
+        try open()
+    }
+
+    deinit {
+        if initialized { vpx_codec_destroy(context) }
+        context.deinitialize(count: 1)
+        context.deallocate()
+    }
+
+    private static func errorText(_ context: UnsafeMutablePointer<vpx_codec_ctx_t>, _ code: vpx_codec_err_t) -> String {
+        if let detail = vpx_codec_error_detail(context) { return String(cString: vpx_codec_err_to_string(code)) + ": " + String(cString: detail) }
+        return String(cString: vpx_codec_err_to_string(code))
+    }
+
+    private func open() throws(CodecError) {
+        var cfg = vpx_codec_enc_cfg_t()
+        var status = vpx_codec_enc_config_default(vp_vpx_vp8_cx(), &cfg, 0)
+        guard status == VPX_CODEC_OK else { throw .vpx("vpx_codec_enc_config_default", String(cString: vpx_codec_err_to_string(status))) }
+        cfg.g_w = UInt32(configuration.width)
+        cfg.g_h = UInt32(configuration.height)
+        cfg.g_threads = UInt32(max(1, configuration.threads))
+        // Microsecond timebase: capture timestamps map to pts without rounding drift.
+        cfg.g_timebase = vpx_rational(num: 1, den: 1_000_000)
+        cfg.g_lag_in_frames = 0
+        cfg.g_pass = VPX_RC_ONE_PASS
+        cfg.g_error_resilient = vpx_codec_er_flags_t(VPX_ERROR_RESILIENT_DEFAULT)
+        cfg.rc_end_usage = VPX_CBR
+        cfg.rc_target_bitrate = UInt32(max(1, configuration.bitrate / 1000))
+        cfg.rc_min_quantizer = 2
+        cfg.rc_max_quantizer = 56
+        cfg.rc_undershoot_pct = 100
+        cfg.rc_overshoot_pct = 15
+        cfg.rc_buf_initial_sz = 500
+        cfg.rc_buf_optimal_sz = 600
+        cfg.rc_buf_sz = 1000
+        cfg.rc_dropframe_thresh = configuration.allowFrameDropping ? 30 : 0
+        cfg.rc_resize_allowed = 0
+        if let interval = configuration.keyframeInterval {
+            cfg.kf_mode = VPX_KF_AUTO
+            cfg.kf_min_dist = 0
+            cfg.kf_max_dist = UInt32(max(1, interval))
+        } else {
+            cfg.kf_mode = VPX_KF_DISABLED
+        }
+        config = cfg
+        status = vp_vpx_codec_enc_init(context, vp_vpx_vp8_cx(), &config, 0)
+        guard status == VPX_CODEC_OK else { throw .vpx("vpx_codec_enc_init", Self.errorText(context, status)) }
+        initialized = true
+        try control(Int32(VP8E_SET_CPUUSED.rawValue), configuration.cpuUsed)
+        try control(Int32(VP8E_SET_NOISE_SENSITIVITY.rawValue), 0)
+        try control(Int32(VP8E_SET_STATIC_THRESHOLD.rawValue), 1)
+        try control(Int32(VP8E_SET_TOKEN_PARTITIONS.rawValue), Int(VP8_ONE_TOKENPARTITION.rawValue))
+        // Cap keyframe size (percent of the per-frame budget), as libwebrtc does: 0.5 × optimal
+        // buffer × fps / 10, so a requested keyframe does not stall the pipe for seconds.
+        let intraPct = max(300, 600 / 2 * configuration.framesPerSecond / 10)
+        let status2 = vp_vpx_control_uint(context, Int32(VP8E_SET_MAX_INTRA_BITRATE_PCT.rawValue), UInt32(intraPct))
+        guard status2 == VPX_CODEC_OK else { throw .vpx("VP8E_SET_MAX_INTRA_BITRATE_PCT", Self.errorText(context, status2)) }
+        firstTimestamp = nil
+        lastPTS = -1
+    }
+
+    private func control(_ id: Int32, _ value: Int) throws(CodecError) {
+        let status = vp_vpx_control_int(context, id, Int32(value))
+        guard status == VPX_CODEC_OK else { throw .vpx("vpx_codec_control(\(id))", Self.errorText(context, status)) }
+    }
+
+    /// The next encoded frame will be a keyframe (a PLI or FIR arrived, or a receiver joined).
+    public func requestKeyframe() { keyframeRequested = true }
+
+    /// Changes the rate control target in place (no new encoder, no keyframe).
+    public func setTargetBitrate(_ bitsPerSecond: Int) throws(CodecError) {
+        let kbps = UInt32(max(1, bitsPerSecond / 1000))
+        guard kbps != config.rc_target_bitrate else { return }
+        config.rc_target_bitrate = kbps
+        configuration.bitrate = bitsPerSecond
+        let status = vpx_codec_enc_config_set(context, &config)
+        guard status == VPX_CODEC_OK else { throw .vpx("vpx_codec_enc_config_set", Self.errorText(context, status)) }
+    }
+
+    /// Re-creates the encoder at a new size; the next frame is a keyframe.
+    public func setResolution(width: Int, height: Int) throws(CodecError) {
+        guard width != configuration.width || height != configuration.height else { return }
+        guard width > 0, height > 0, width <= 16383, height <= 16383 else { throw .invalidInput("VP8 size \(width)x\(height)") }
+        if initialized { vpx_codec_destroy(context); initialized = false }
+        configuration.width = width
+        configuration.height = height
+        try open()
+    }
+
+    /// Encodes one I420 frame. Returns nil when the rate control dropped the frame. A frame of
+    /// another size than configured re-creates the encoder at that size.
+    public func encode(_ frame: VideoFrame) throws(CodecError) -> EncodedVideoFrame? {
+        if frame.width != configuration.width || frame.height != configuration.height {
+            try setResolution(width: frame.width, height: frame.height)
+        }
+        let first = firstTimestamp ?? frame.timestamp
+        firstTimestamp = first
+        var pts = Int64(bitPattern: (frame.timestamp.nanoseconds &- first.nanoseconds)) / 1000
+        if pts <= lastPTS { pts = lastPTS + 1 }  // libvpx needs increasing pts
+        lastPTS = pts
+        let duration = UInt(1_000_000 / configuration.framesPerSecond)
+        var flags: vpx_enc_frame_flags_t = 0
+        if keyframeRequested { flags |= vpx_enc_frame_flags_t(VPX_EFLAG_FORCE_KF) }
+        let status: vpx_codec_err_t = frame.withPlanes { planes in
+            // Wrap the frame's planes: libvpx reads them and never writes to its input.
+            vpx_img_wrap(&image, VPX_IMG_FMT_I420, UInt32(planes.width), UInt32(planes.height), 1,
+                         UnsafeMutablePointer(mutating: planes.y))
+            image.planes.0 = UnsafeMutablePointer(mutating: planes.y)
+            image.planes.1 = UnsafeMutablePointer(mutating: planes.u)
+            image.planes.2 = UnsafeMutablePointer(mutating: planes.v)
+            image.stride.0 = Int32(planes.strideY)
+            image.stride.1 = Int32(planes.strideUV)
+            image.stride.2 = Int32(planes.strideUV)
+            return vpx_codec_encode(context, &image, pts, duration, flags, UInt(VPX_DL_REALTIME))
+        }
+        guard status == VPX_CODEC_OK else { throw .vpx("vpx_codec_encode", Self.errorText(context, status)) }
+        keyframeRequested = false
+        var result: EncodedVideoFrame?
+        var iterator: vpx_codec_iter_t?
+        while let packet = vpx_codec_get_cx_data(context, &iterator) {
+            guard packet.pointee.kind == VPX_CODEC_CX_FRAME_PKT else { continue }
+            let out = packet.pointee.data.frame
+            guard let buffer = out.buf, out.sz > 0 else { continue }
+            let bytes = UnsafeRawBufferPointer(start: buffer, count: out.sz)
+            let isKey = (out.flags & vpx_codec_frame_flags_t(VPX_FRAME_IS_KEY)) != 0
+            if result == nil {
+                result = EncodedVideoFrame(data: Array(bytes), isKeyframe: isKey, timestamp: frame.timestamp,
+                                           width: configuration.width, height: configuration.height)
+            } else {
+                result!.data.append(contentsOf: bytes)  // VP8 emits one packet per frame; be safe anyway
+                result!.isKeyframe = result!.isKeyframe || isKey
+            }
+        }
+        return result
+    }
+}

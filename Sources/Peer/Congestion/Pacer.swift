@@ -1,0 +1,73 @@
+// A token-bucket pacer (draft-ietf-rmcat-gcc-02 §4 "pacing": spread a frame's packets over time
+// instead of bursting them into a narrow link): tokens accrue at the pacing rate and at most
+// 5 ms worth (but at least one MTU) can be spent at once; audio goes before video.
+import Media
+
+public struct Pacer: Sendable {
+    public enum Kind: Sendable { case audio, video, retransmission }
+
+    /// Pacing rate in bits per second (usually 2.5 × the target bitrate, so frames leave fast).
+    public var rate: Int
+    public var burst: UInt64 = 5_000_000
+    private var tokens: Double = 0
+    private var lastRefill: MediaTime?
+    private var audio: [RTPPacket] = []
+    private var video: [RTPPacket] = []
+    private var videoHead = 0
+    public private(set) var queuedBytes = 0
+
+    public init(rate: Int) { self.rate = max(1, rate) }
+
+    public var isEmpty: Bool { audio.isEmpty && videoHead == video.count }
+
+    public mutating func enqueue(_ packet: RTPPacket, kind: Kind) {
+        queuedBytes += packet.serializedSize
+        switch kind {
+        case .audio: audio.append(packet)
+        case .retransmission:  // before new video: the receiver is waiting for it
+            video.insert(packet, at: videoHead)
+        case .video: video.append(packet)
+        }
+    }
+
+    private var maxTokens: Double { max(1200, Double(rate) / 8 * Double(burst) / 1e9) }
+
+    private mutating func refill(_ now: MediaTime) {
+        if let last = lastRefill, now > last {
+            tokens = min(maxTokens, tokens + Double(rate) / 8 * Double(now.nanoseconds - last.nanoseconds) / 1e9)
+        } else if lastRefill == nil {
+            tokens = maxTokens
+        }
+        if lastRefill == nil || now > lastRefill! { lastRefill = now }
+    }
+
+    /// Packets that may leave now, in order.
+    public mutating func dequeue(now: MediaTime) -> [RTPPacket] {
+        refill(now)
+        var out: [RTPPacket] = []
+        // Audio is small and latency-critical: it is never held back (but it spends tokens).
+        for packet in audio { tokens -= Double(packet.serializedSize); out.append(packet) }
+        audio.removeAll(keepingCapacity: true)
+        while videoHead < video.count, tokens > 0 {
+            let packet = video[videoHead]
+            videoHead += 1
+            tokens -= Double(packet.serializedSize)
+            out.append(packet)
+        }
+        if videoHead > 256 || videoHead == video.count {
+            video.removeFirst(videoHead)
+            videoHead = 0
+        }
+        queuedBytes -= out.reduce(0) { $0 + $1.serializedSize }
+        return out
+    }
+
+    /// When the next queued packet may leave (nil when the queue is empty).
+    public func nextSendTime(now: MediaTime) -> MediaTime? {
+        if !audio.isEmpty { return now }
+        guard videoHead < video.count else { return nil }
+        if tokens > 0 { return now }
+        let wait = UInt64((-tokens + 1) * 8 / Double(rate) * 1e9)
+        return (lastRefill ?? now) + wait
+    }
+}
