@@ -138,6 +138,8 @@ let package = Package(
         ),
         // libFuzzer entry for the STUN, SDP and RTP/RTCP parsers (scripts/fuzz peer).
         .executableTarget(name: "peer-fuzz", dependencies: ["Peer"], swiftSettings: strict),
+        // Media path benchmark: codec floor vs. our RTP + jitter buffer path (scripts/bench-media); not a test.
+        .executableTarget(name: "codec-bench", dependencies: ["Codec", "Media", "Peer", "Capture"], swiftSettings: strict),
         // Load benchmark for videophone-server (scripts/bench-signaling); not a test.
         .executableTarget(name: "signaling-load", dependencies: ["Signaling", "SignalingCore",
                                                                  .product(name: "Logging", package: "swift-log")],

@@ -1,0 +1,132 @@
+// codec-bench: CPU cost of the media path without a network (scripts/bench-media).
+// Run 1, the codec floor: libvpx VP8 encode + decode of the synthetic camera at W×H@30 and the
+// target bitrate, plus libopus encode + decode of a tone, for N seconds of media.
+// Run 2, the same frames through our per-packet path too: VP8/Opus packetization → RTP
+// serialize → parse → jitter buffers → depacketize → decode.
+// Prints CPU-seconds per media second for both and their ratio. Frame synthesis is excluded
+// (timed with the thread CPU clock around the measured work only); codecs run single-threaded.
+import Capture
+import Codec
+import Media
+import Peer
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func threadCPUSeconds() -> Double {
+    var spec = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
+    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+}
+
+struct Options {
+    var width = 640
+    var height = 480
+    var seconds = 10
+    var bitrate = 1_000_000
+
+    init(_ arguments: [String]) {
+        var i = 0
+        while i < arguments.count {
+            let value = i + 1 < arguments.count ? Int(arguments[i + 1]) : nil
+            switch arguments[i] {
+            case "--width": width = value ?? width; i += 1
+            case "--height": height = value ?? height; i += 1
+            case "--seconds": seconds = value ?? seconds; i += 1
+            case "--bitrate": bitrate = value ?? bitrate; i += 1
+            case "--720p": width = 1280; height = 720
+            default: print("usage: codec-bench [--width W --height H | --720p] [--seconds N] [--bitrate BPS]"); exit(2)
+            }
+            i += 1
+        }
+    }
+}
+
+func tone(_ index: Int) -> AudioFrame {
+    let n = MediaClock.audioSamplesPerFrame
+    var samples = [Int16](repeating: 0, count: n)
+    for i in 0..<n {
+        let phase = Double((index * n + i) % 48_000) * 440 / 48_000
+        samples[i] = Int16(8000 * sin(2 * Double.pi * phase))
+    }
+    return AudioFrame(samples: samples, timestamp: MediaTime(nanoseconds: UInt64(index) * 20_000_000))
+}
+
+/// One run; returns CPU seconds spent in the measured work and frames decoded.
+func run(_ options: Options, withTransport: Bool) throws -> (cpu: Double, videoFrames: Int, audioFrames: Int) {
+    var camera = SyntheticCamera(configuration: .init(width: options.width, height: options.height, framesPerSecond: 30),
+                                 font: nil, start: MediaTime(nanoseconds: 1_000_000_000))
+    let encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(width: options.width, height: options.height,
+                                                                        bitrate: options.bitrate))
+    let decoder = try VP8Decoder()
+    let opusEncoder = try OpusEncoder()
+    let opusDecoder = try OpusDecoder()
+    var videoPacketizer = VP8Packetizer(ssrc: 1, payloadType: 96, maxPayloadSize: 1100)
+    var opusPacketizer = OpusPacketizer(ssrc: 2, payloadType: 111)
+    var videoBuffer = VideoJitterBuffer()
+    var audioBuffer = AudioJitterBuffer()
+    var cpu = 0.0
+    var videoFrames = 0, audioFrames = 0
+    let tones = (0..<50).map(tone)  // one second of tone, reused (its synthesis is not measured anyway)
+    for frameIndex in 0..<(options.seconds * 30) {
+        let frame = camera.nextFrame()
+        let now = frame.timestamp
+        let started = threadCPUSeconds()
+        if let encoded = try encoder.encode(frame) {
+            if withTransport {
+                for packet in videoPacketizer.packetize(encoded.data, timestamp: now.ticks(rate: 90_000)) {
+                    videoBuffer.insert(try RTPPacket.parse(packet.serialize()), now: now)
+                }
+                _ = videoBuffer.feedback(now: now)
+                for assembled in videoBuffer.takeFrames() {
+                    _ = try decoder.decode(assembled.data, timestamp: now)
+                    videoFrames += 1
+                }
+            } else {
+                _ = try decoder.decode(encoded.data, timestamp: now)
+                videoFrames += 1
+            }
+        }
+        // Audio: 50 frames per second against 30 video frames: catch up to this video time.
+        while audioFrames * 3 < (frameIndex + 1) * 5 {
+            let opus = try opusEncoder.encode(tones[audioFrames % 50])
+            let audioNow = MediaTime(nanoseconds: 1_000_000_000 + UInt64(audioFrames) * 20_000_000)
+            if withTransport {
+                let packet = opusPacketizer.packetize(opus, timestamp: UInt32(truncatingIfNeeded: audioFrames * 960))
+                audioBuffer.insert(try RTPPacket.parse(packet.serialize()), now: audioNow)
+                if let playout = audioBuffer.pull(now: audioNow + 20_000_000) {
+                    switch playout.playout {
+                    case let .decode(bytes): _ = try opusDecoder.decode(bytes, timestamp: audioNow)
+                    case let .decodeFEC(next): _ = try opusDecoder.decodeFEC(from: next, timestamp: audioNow)
+                    case .conceal: _ = try opusDecoder.conceal(timestamp: audioNow)
+                    }
+                }
+            } else {
+                _ = try opusDecoder.decode(opus, timestamp: audioNow)
+            }
+            audioFrames += 1
+        }
+        cpu += threadCPUSeconds() - started
+    }
+    return (cpu, videoFrames, audioFrames)
+}
+
+@main
+enum CodecBench {
+    static func main() throws {
+        let options = Options(Array(CommandLine.arguments.dropFirst()))
+        print("codec-bench: \(options.width)x\(options.height)@30, \(options.bitrate / 1000) kbps VP8 + Opus 32 kbps, \(options.seconds) s of media")
+        let floor = try run(options, withTransport: false)
+        let path = try run(options, withTransport: true)
+        let seconds = Double(options.seconds)
+        let floorRate = floor.cpu / seconds, pathRate = path.cpu / seconds
+        print("codec floor (libvpx + libopus):        \(format(floorRate)) CPU-s/s  (\(floor.videoFrames) video, \(floor.audioFrames) audio frames)")
+        print("with RTP + jitter buffers (no network): \(format(pathRate)) CPU-s/s  (\(path.videoFrames) video, \(path.audioFrames) audio frames)")
+        print("ratio: \(format(pathRate / max(floorRate, 1e-9)))")
+    }
+
+    static func format(_ value: Double) -> String {
+        let scaled = (value * 10_000).rounded() / 10_000
+        return String(describing: scaled)
+    }
+}
