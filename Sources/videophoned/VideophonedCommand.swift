@@ -40,6 +40,24 @@ struct VideophonedCommand: AsyncParsableCommand {
     @Option(name: .long, help: "control.socket path (empty = none).") var controlSocket: String?
     @Option(name: .long, help: "log.level: trace, debug, info, notice, warning, error.") var logLevel: String?
 
+    @Option(name: .long, help: ArgumentHelp("Test only: rewrite the remote configuration in DIR forever (crash-safety test).",
+                                             visibility: .hidden))
+    var stressRemoteStore: String?
+
+    /// Saves alternating remote configurations with increasing versions until killed: the test kills
+    /// it with SIGKILL at random moments and checks that the store always loads whole.
+    static func stressRemoteStore(_ dir: String) throws -> Never {
+        let store = RemoteConfigStore(directory: dir)
+        var version = store.appliedVersion()
+        FileHandle.standardOutput.write(Data("ready\n".utf8))
+        while true {
+            version += 1
+            let padding = String(repeating: "x", count: 16_384)
+            try store.save(settings: ["signaling.room": .string("room-\(version)"), "signaling.name": .string(padding)],
+                           version: version, deviceId: "stress")
+        }
+    }
+
     /// Flags as a configuration layer (same keys and checks as the file).
     var flagLayer: [String: TOMLValue] {
         var v: [String: TOMLValue] = [:]
@@ -63,6 +81,7 @@ struct VideophonedCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if let dir = stressRemoteStore { try Self.stressRemoteStore(dir) }
         let loaded: ConfigLoader.Loaded
         switch ConfigLoader.load(path: config, flags: flagLayer) {
         case .success(let l): loaded = l

@@ -4,6 +4,7 @@ import Foundation
 import SignalingCore
 import TOMLConfig
 import Testing
+import TestSupport
 
 @Suite struct RemoteConfigTests {
     let admin = Curve25519.Signing.PrivateKey()
@@ -169,5 +170,36 @@ import Testing
         }
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }
         #expect(leftovers.isEmpty)
+    }
+}
+
+@Suite struct RemoteConfigCrashTests {
+    /// A writer killed with SIGKILL at random moments leaves either the old or the new configuration,
+    /// never a torn one; the version file is the settings' version or (killed in between) the one before.
+    @Test func sigkillWhileWritingNeverLeavesABrokenConfig() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vp-crash-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var lastVersion = 0
+        for round in 0..<25 {
+            let (p, line) = try Process.startReadingFirstLine(Repo.product("videophoned"), ["--stress-remote-store", dir])
+            #expect(line == "ready")
+            usleep(UInt32(2_000 + (round * 7_919) % 30_000))
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            let store = RemoteConfigStore(directory: dir)
+            let loaded = store.load()
+            #expect(loaded.problem == nil, "round \(round): \(loaded.problem ?? "")")
+            guard case .string(let room)? = loaded.settings["signaling.room"], let settingsVersion = Int(room.dropFirst(5)) else {
+                #expect(loaded.settings.isEmpty && lastVersion == 0, "round \(round): settings \(loaded.settings.keys)")
+                continue
+            }
+            #expect(loaded.version == settingsVersion || loaded.version == settingsVersion - 1,
+                    "round \(round): version file \(loaded.version), settings v\(settingsVersion)")
+            #expect(settingsVersion >= lastVersion)
+            lastVersion = settingsVersion
+            let temps = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }
+            for t in temps { try? FileManager.default.removeItem(atPath: dir + "/" + t) }   // leftovers are harmless; keep the dir small
+        }
+        #expect(lastVersion > 0)
     }
 }
