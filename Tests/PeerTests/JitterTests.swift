@@ -2,6 +2,7 @@
 // output goes through shuffling/dropping into the video jitter buffer; NACKs are answered from
 // the sender's RetransmissionHistory via RTX; PLIs make the sender send a keyframe. Also the
 // audio jitter buffer (FEC, concealment, adaptation), RTX history and lip sync.
+import Codec
 import Media
 import Testing
 @testable import Peer
@@ -16,6 +17,20 @@ func fakeVP8Frame(index: Int, keyframe: Bool, size: Int) -> [UInt8] {
 
 func fakeFrameIndex(_ data: [UInt8]) -> Int {
     (0..<4).reduce(0) { $0 | Int(data[1 + $1]) << (8 * $1) }
+}
+
+/// A small moving-box picture for the real-codec test.
+func movingBox(_ index: Int, width: Int = 160, height: Int = 120) -> VideoFrame {
+    var frame = VideoFrame(width: width, height: height, timestamp: MediaTime(nanoseconds: UInt64(index) * 33_333_333))
+    frame.withMutablePlanes { p in
+        for y in 0..<height {
+            for x in 0..<width {
+                let inBox = (x - index * 3 % (width - 30) >= 0) && (x - index * 3 % (width - 30) < 30) && y >= 45 && y < 75
+                p.y[y * p.strideY + x] = inBox ? 235 : UInt8(16 + (x + y) % 160)
+            }
+        }
+    }
+    return frame
 }
 
 /// A one-way path with random loss and delay; events are delivered in arrival order.
@@ -57,6 +72,10 @@ struct VideoCallSimulation {
     var plisBeforeTail = 0
     var nacksSent = 0
     var rng = SplitMix64(state: 1234)
+    /// Real encoder output instead of fake frames: (index, keyframe requested) → VP8 bytes.
+    var source: ((Int, Bool) -> [UInt8])?
+    /// Sees every frame the buffer delivers (e.g. a real decoder).
+    var sink: ((AssembledVideoFrame) -> Void)?
 
     /// Runs the call; feedback (NACK / PLI) crosses the backward path as marker packets.
     mutating func run() {
@@ -76,7 +95,8 @@ struct VideoCallSimulation {
                 keyframeRequested = false
                 if key { keyframesSent += 1 }
                 let size = key ? 4000 : Int.random(in: 200...1500, using: &rng)
-                for packet in packetizer.packetize(fakeVP8Frame(index: nextFrame, keyframe: key, size: size),
+                let data = source?(nextFrame, key) ?? fakeVP8Frame(index: nextFrame, keyframe: key, size: size)
+                for packet in packetizer.packetize(data,
                                                    timestamp: UInt32(nextFrame * 3000)) {
                     history.store(packet, sentAt: MediaTime(nanoseconds: now))
                     forward.send(packet, now: now)
@@ -89,7 +109,10 @@ struct VideoCallSimulation {
                     ? try! RTX.unwrap(packet, originalSSRC: 100, originalPayloadType: 96) : packet
                 buffer.insert(restored, now: MediaTime(nanoseconds: now))
             }
-            for frame in buffer.takeFrames() { delivered.append((fakeFrameIndex(frame.data), frame.isKeyframe)) }
+            for frame in buffer.takeFrames() {
+                sink?(frame)
+                delivered.append((fakeFrameIndex(frame.data), frame.isKeyframe))
+            }
             let feedback = buffer.feedback(now: MediaTime(nanoseconds: now))
             if !feedback.isEmpty {
                 nacksSent += feedback.nack.count
@@ -161,6 +184,32 @@ struct VideoJitterBufferTests {
         #expect(sim.onlyDecodableFrames, "\(sim.delivered)")
         #expect(sim.delivered.count > 20)
         #expect(sim.buffer.statistics.framesDropped > 0)
+    }
+
+    @Test("real VP8 over a lossy path without retransmission: PLIs bring keyframes, libvpx never sees an undecodable frame")
+    func realCodecLossyPath() throws {
+        let encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(width: 160, height: 120, bitrate: 300_000))
+        let decoder = try VP8Decoder()
+        final class Tally { var decoded = 0; var errors: [String] = [] }
+        let tally = Tally()
+        var sim = VideoCallSimulation(forward: LossyPath(rng: SplitMix64(state: 21), loss: 0.03, jitter: 15_000_000),
+                                      backward: LossyPath(rng: SplitMix64(state: 22), loss: 0, jitter: 0), answerNACKs: false)
+        sim.source = { index, key in
+            if key { encoder.requestKeyframe() }
+            return (try? encoder.encode(movingBox(index)))??.data ?? []
+        }
+        sim.sink = { frame in
+            do {
+                _ = try decoder.decode(frame.data, timestamp: MediaTime(nanoseconds: 0))
+                tally.decoded += 1
+            } catch {
+                tally.errors.append("\(error)")
+            }
+        }
+        sim.run()
+        #expect(tally.errors.isEmpty, "\(tally.errors)")
+        #expect(sim.plisReceived >= 1 && sim.keyframesSent >= 2)
+        #expect(tally.decoded > 30, "\(tally.decoded) decoded")
     }
 
     @Test("a stream joined mid-way (no keyframe) yields nothing and asks for a keyframe after the grace period")
