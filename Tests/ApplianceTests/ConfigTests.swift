@@ -111,26 +111,30 @@ import TestSupport
         #expect(c.summary.contains(#"signaling.room = "home""#))
     }
 
-    @Test func checkConfigCommand() throws {
+    @Test func checkConfigCommand() async throws {
+        try await offPool { try Self.checkConfigRuns() }
+    }
+
+    static func checkConfigRuns() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("vp-check-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let bad = dir.appendingPathComponent("bad.toml").path
         try "[call]\nauto_answer = \"sometimes\"\n[nope]\nx = 1\n".write(toFile: bad, atomically: true, encoding: .utf8)
-        let (status, out, err) = try Self.run(["--check-config", "--config", bad, "--state-dir", dir.path])
+        let (status, out, err) = try run(["--check-config", "--config", bad, "--state-dir", dir.path])
         #expect(status == 1)
         #expect(out.contains(#"call.auto_answer: expected one of off, immediate, after; got "sometimes""#), "\(out)")
         #expect(err.contains("nope.x: unknown key"), "\(err)")
 
         let good = Repo.path("config/videophone.toml")
-        let ok = try Self.run(["--check-config", "--config", good, "--state-dir", dir.path])
+        let ok = try run(["--check-config", "--config", good, "--state-dir", dir.path])
         #expect(ok.0 == 0, "\(ok)")
         // Flags are checked like the file.
-        let flag = try Self.run(["--check-config", "--config", good, "--state-dir", dir.path, "--auto-answer", "maybe"])
+        let flag = try run(["--check-config", "--config", good, "--state-dir", dir.path, "--auto-answer", "maybe"])
         #expect(flag.0 == 1 && flag.1.contains("call.auto_answer"))
-        let missing = try Self.run(["--check-config", "--config", dir.appendingPathComponent("none.toml").path])
+        let missing = try run(["--check-config", "--config", dir.appendingPathComponent("none.toml").path])
         #expect(missing.0 != 0 && missing.2.contains("no such file"))
-        let printed = try Self.run(["--print-config", "--config", good, "--state-dir", dir.path, "--room", "hall"])
+        let printed = try run(["--print-config", "--config", good, "--state-dir", dir.path, "--room", "hall"])
         #expect(printed.0 == 0 && printed.1.contains(#"signaling.room = "hall""#))
     }
 

@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 /// A real AF_UNIX datagram socket standing in for systemd's notification socket.
-final class NotifySocket {
+final class NotifySocket: @unchecked Sendable {  // immutable after init; recv is thread-safe
     let fd: Int32
     let path: String
 
@@ -42,6 +42,14 @@ final class NotifySocket {
     }
 }
 
+/// Runs blocking work (recv, waitpid, usleep) on a Dispatch thread: blocking a Swift-concurrency pool
+/// thread (2 on this machine) would starve the tasks other tests run in parallel, such as the watchdog.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in
+        DispatchQueue.global().async { c.resume(with: Result { try body() }) }
+    }
+}
+
 @Suite struct SystemdNotifierTests {
     @Test(arguments: [false, true])
     func sendsDatagrams(abstract: Bool) throws {
@@ -69,8 +77,9 @@ final class NotifySocket {
         #expect(n.watchdogInterval == .milliseconds(100))
         #expect(SystemdNotifier(environment: ["WATCHDOG_USEC": "200000", "WATCHDOG_PID": "1"]).watchdogInterval == nil)
         let task = Task { await n.runWatchdog() }
-        #expect(s.receive() == "WATCHDOG=1")
-        #expect(s.receive() == "WATCHDOG=1")
+        let first = try await offPool { s.receive() }
+        let second = try await offPool { s.receive() }
+        #expect(first == "WATCHDOG=1" && second == "WATCHDOG=1")
         task.cancel()
         await task.value
     }
@@ -78,7 +87,11 @@ final class NotifySocket {
 
 @Suite struct VideophonedNotifyTests {
     /// The daemon under a fake systemd: READY=1 with a status once configured, STOPPING=1 on SIGTERM, exit 0.
-    @Test func daemonReportsReadyAndStopping() throws {
+    @Test func daemonReportsReadyAndStopping() async throws {
+        try await offPool { try Self.readyAndStopping() }
+    }
+
+    static func readyAndStopping() throws {
         let s = try NotifySocket()
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("vp-state-\(UUID().uuidString)").path
         let p = Process()
