@@ -130,7 +130,7 @@ private final class OpenSSLChild {
     }
 
     func stop() {
-        process.stop()  // TestSupport-style: SIGTERM, then SIGKILL after 5 s
+        process.stop()  // SIGTERM (children of tests may have it blocked), then SIGKILL after 1 s
     }
 }
 
@@ -138,7 +138,7 @@ extension Process {
     fileprivate func stop() {
         guard isRunning else { return }
         kill(processIdentifier, SIGTERM)
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = Date().addingTimeInterval(1)
         while isRunning && Date() < deadline { usleep(20_000) }
         if isRunning { kill(processIdentifier, SIGKILL) }
         waitUntilExit()
@@ -183,7 +183,7 @@ struct DTLSInteropTests {
         let server = try OpenSSLChild(["s_server", "-dtls1_2", "-accept", "127.0.0.1:\(port)",
                                        "-cert", dir + "/" + DTLSCertificate.certificateFileName,
                                        "-key", dir + "/" + DTLSCertificate.keyFileName,
-                                       "-use_srtp", "SRTP_AES128_CM_SHA1_80", "-verify", "1",
+                                       "-use_srtp", "SRTP_AES128_CM_SHA1_80", "-verify", "1", "-naccept", "1",
                                        "-keymatexport", "EXTRACTOR-dtls_srtp", "-keymatexportlen", "60"])
         defer { server.stop() }
         try #require(server.waitFor("ACCEPT", seconds: 10), "s_server did not start: \(server.text)")
@@ -202,6 +202,10 @@ struct DTLSInteropTests {
         #expect(server.keyingMaterialHex == exportedHex(keys), "\(server.text)")
         socket.send(client.close(now: .now()).datagrams)
         #expect(client.state == .closed)
+        // -naccept 1: our close_notify ends the only session, so s_server exits by itself.
+        let end = Date().addingTimeInterval(5)
+        while server.process.isRunning && Date() < end { usleep(20_000) }
+        #expect(!server.process.isRunning, "s_server still running after close_notify: \(server.text)")
     }
 
     @Test("openssl s_client -dtls1_2 -use_srtp SRTP_AEAD_AES_128_GCM against our server")

@@ -201,8 +201,9 @@ public final class DTLSTransport {
         self.ssl = ssl
         self.readBIO = rbio
         self.writeBIO = wbio
-        guard vp_SSL_set_mtu(ssl, mtu) == 1 else {
-            SSL_free(ssl)
+        // SSL_set_mtu returns the new MTU (0 if too small). Every stored property is set by now,
+        // so a throw runs deinit, which frees the SSL: no SSL_free here.
+        guard vp_SSL_set_mtu(ssl, mtu) > 0 else {
             throw DTLSError.setup("SSL_set_mtu(\(mtu)): \(OpenSSLErrors.drain())")
         }
         _ = vp_SSL_set_app_data(ssl, Unmanaged.passUnretained(context).toOpaque())
