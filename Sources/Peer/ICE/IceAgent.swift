@@ -163,6 +163,9 @@ public final class IceAgent {
         return transmits[transmitHead]
     }
 
+    /// True when transmits or events wait to be drained.
+    public var hasPendingOutput: Bool { transmitHead < transmits.count || !events.isEmpty }
+
     public func pollEvent() -> IceEvent? {
         events.isEmpty ? nil : events.removeFirst()
     }

@@ -180,6 +180,7 @@ public final class IceTransport: @unchecked Sendable {
         guard let index = sockets.firstIndex(where: { $0.localAddress == local || ($0.localAddress.ipOnly == local.ipOnly && local.port == 0) }) else { return }
         if let data = agent.receive(bytes, from: from, socket: index, now: Self.now()) {
             onData?(data)
+            if agent.hasPendingOutput { pump() }
             return
         }
         pump()

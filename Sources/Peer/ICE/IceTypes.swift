@@ -70,8 +70,10 @@ public struct IceConfiguration: Sendable {
     public var consentTimeout: Double = 30
     /// RFC 7675 §5.1: consent checks every 5 s, randomised ±20 %.
     public var consentInterval: Double = 5
-    /// No inbound packet on the selected pair for this long → "disconnected" (W3C; not an RFC value).
-    public var disconnectedTimeout: Double = 5
+    /// No inbound packet on the selected pair for this long → "disconnected" (W3C; not an RFC
+    /// value). Longer than the largest consent interval (6 s), so an idle but healthy pair never
+    /// flaps.
+    public var disconnectedTimeout: Double = 7
     /// RFC 8445 §14.2: pacing Ta between new checks (50 ms is the default the RFC allows).
     public var pacing: Double = 0.05
     /// First retransmission timeout of a connectivity check; doubles per retransmission.
