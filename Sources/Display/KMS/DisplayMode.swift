@@ -43,7 +43,7 @@ public struct DisplayModeRequest: Sendable, Equatable {
 
     /// Parses "WxH" or "WxH@R"; nil for anything else (the caller reports it).
     public init?(_ text: String) {
-        let parts = text.lowercased().split(separator: "@", maxSplits: 1)
+        let parts = text.lowercased().split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
         guard let size = parts.first else { return nil }
         let dimensions = size.split(separator: "x")
         guard dimensions.count == 2, let width = Int(dimensions[0]), let height = Int(dimensions[1]),
