@@ -41,7 +41,7 @@ public final class OpusEncoder {
                                                 OPUS_APPLICATION_VOIP, &error), error == OPUS_OK
         else { throw .opus("opus_encoder_create", opusErrorText(error)) }
         self.encoder = encoder
-        try set(OPUS_SET_BITRATE_REQUEST, Int32(configuration.bitrate), "OPUS_SET_BITRATE")
+        try set(OPUS_SET_BITRATE_REQUEST, Int32(min(510_000, max(6_000, configuration.bitrate))), "OPUS_SET_BITRATE")
         try set(OPUS_SET_INBAND_FEC_REQUEST, configuration.inbandFEC ? 1 : 0, "OPUS_SET_INBAND_FEC")
         try set(OPUS_SET_PACKET_LOSS_PERC_REQUEST, Int32(min(100, max(0, configuration.expectedPacketLossPercent))),
                 "OPUS_SET_PACKET_LOSS_PERC")

@@ -114,7 +114,7 @@ public final class VP8Encoder {
         cfg.g_pass = VPX_RC_ONE_PASS
         cfg.g_error_resilient = vpx_codec_er_flags_t(VPX_ERROR_RESILIENT_DEFAULT)
         cfg.rc_end_usage = VPX_CBR
-        cfg.rc_target_bitrate = UInt32(max(1, configuration.bitrate / 1000))
+        cfg.rc_target_bitrate = UInt32(min(100_000, max(1, configuration.bitrate / 1000)))
         cfg.rc_min_quantizer = 2
         cfg.rc_max_quantizer = 56
         cfg.rc_undershoot_pct = 100
@@ -127,7 +127,7 @@ public final class VP8Encoder {
         if let interval = configuration.keyframeInterval {
             cfg.kf_mode = VPX_KF_AUTO
             cfg.kf_min_dist = 0
-            cfg.kf_max_dist = UInt32(max(1, interval))
+            cfg.kf_max_dist = UInt32(min(100_000, max(1, interval)))
         } else {
             cfg.kf_mode = VPX_KF_DISABLED
         }
@@ -158,7 +158,7 @@ public final class VP8Encoder {
 
     /// Changes the rate control target in place (no new encoder, no keyframe).
     public func setTargetBitrate(_ bitsPerSecond: Int) throws(CodecError) {
-        let kbps = UInt32(max(1, bitsPerSecond / 1000))
+        let kbps = UInt32(min(100_000, max(1, bitsPerSecond / 1000)))
         guard kbps != config.rc_target_bitrate else { return }
         config.rc_target_bitrate = kbps
         configuration.bitrate = bitsPerSecond

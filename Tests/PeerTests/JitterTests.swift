@@ -251,6 +251,25 @@ struct VideoJitterBufferTests {
         #expect(none.isEmpty)
     }
 
+    @Test("random packets (any sequence, timestamp, marker, descriptor) never trap the buffer")
+    func garbage() {
+        var rng = SplitMix64(state: 404)
+        var buffer = VideoJitterBuffer()
+        var now: UInt64 = 1_000_000_000
+        for _ in 0..<20_000 {
+            let payload = (0..<Int.random(in: 0..<12, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            let packet = RTPPacket(payloadType: 96, sequenceNumber: UInt16.random(in: 0...40, using: &rng) &* 1637,
+                                   timestamp: UInt32.random(in: 0...3, using: &rng) * 3000, ssrc: 1,
+                                   marker: Bool.random(using: &rng), payload: payload)
+            buffer.insert(packet, now: MediaTime(nanoseconds: now))
+            if Int.random(in: 0..<10, using: &rng) == 0 { buffer.roundTripTime = UInt64.random(in: 0...UInt64.max, using: &rng) }
+            _ = buffer.feedback(now: MediaTime(nanoseconds: now))
+            _ = buffer.takeFrames()
+            now += UInt64.random(in: 0...50_000_000, using: &rng)
+        }
+        #expect(buffer.statistics.packetsReceived + buffer.statistics.malformed == 20_000)
+    }
+
     @Test("malformed and duplicate packets are counted, not delivered")
     func junk() {
         var buffer = VideoJitterBuffer()

@@ -98,6 +98,9 @@ public struct VideoJitterBuffer: Sendable {
         self.configuration = configuration
     }
 
+    /// The RTT as used in deadlines (at most 10 s, whatever RTCP claimed).
+    private var boundedRTT: UInt64 { min(roundTripTime, 10_000_000_000) }
+
     /// Whether the buffer is waiting for a keyframe (start, after a loss or a decoder error).
     public var isWaitingForKeyframe: Bool { waitingForKeyframe }
 
@@ -130,7 +133,7 @@ public struct VideoJitterBuffer: Sendable {
                 for k in 1...count where slots[seq - k] == nil { missing[seq - k] = Missing(firstSeen: now) }
                 lowestKnown = seq - count
                 backfilled += Int(count)
-                backfillUntil = now + max(configuration.maxWait, 3 * roundTripTime)
+                backfillUntil = now + max(configuration.maxWait, 3 * boundedRTT)
             }
         }
         if waitingSince == nil {
@@ -169,7 +172,7 @@ public struct VideoJitterBuffer: Sendable {
     /// NACKs due now and whether to send a PLI. Call every 10-20 ms and after inserts.
     public mutating func feedback(now: MediaTime) -> VideoJitterFeedback {
         var result = VideoJitterFeedback()
-        let rtt = roundTripTime
+        let rtt = boundedRTT
         // Give up on a frame that has been blocked too long.
         if !waitingForKeyframe, let since = blockedSince,
            now.nanoseconds >= since.nanoseconds + max(configuration.maxWait, 3 * rtt) {

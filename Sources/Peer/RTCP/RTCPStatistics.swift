@@ -35,7 +35,8 @@ public enum RTCPRoundTrip {
     /// DLSR for a report block: time since the SR arrived, in 1/65536 s.
     public static func delaySinceLastSR(receivedAt: MediaTime, now: MediaTime) -> UInt32 {
         guard now >= receivedAt else { return 0 }
-        return UInt32(min(UInt64(UInt32.max), (now.nanoseconds - receivedAt.nanoseconds) * 65536 / 1_000_000_000))
+        let micros = (now.nanoseconds - receivedAt.nanoseconds) / 1000  // µs: no overflow for years
+        return UInt32(min(UInt64(UInt32.max), micros * 65536 / 1_000_000))
     }
 }
 
@@ -120,7 +121,8 @@ public struct SendStatistics: Sendable {
                                  reports: [RTCPReportBlock] = []) -> RTCPSenderReport {
         var rtp = lastRTPTimestamp
         if let last = lastSendTime, now >= last {
-            rtp &+= UInt32(truncatingIfNeeded: (now.nanoseconds - last.nanoseconds) * UInt64(clockRate) / 1_000_000_000)
+            let ticks = Double(now.nanoseconds - last.nanoseconds) * Double(clockRate) / 1e9  // no overflow when idle for days
+            rtp &+= UInt32(truncatingIfNeeded: UInt64(ticks))
         }
         return RTCPSenderReport(ssrc: ssrc, ntpTimestamp: ntp, rtpTimestamp: rtp, packetCount: packetCount,
                                 octetCount: octetCount, reports: reports)
