@@ -136,17 +136,15 @@ let package = Package(
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
-        // libFuzzer entry for the STUN, SDP and RTP/RTCP parsers (scripts/fuzz peer).
-        .executableTarget(name: "peer-fuzz", dependencies: ["Peer"], swiftSettings: strict),
         // Media path benchmark: codec floor vs. our RTP + jitter buffer path (scripts/bench-media); not a test.
         .executableTarget(name: "codec-bench", dependencies: ["Codec", "Media", "Peer", "Capture"], swiftSettings: strict),
         // Load benchmark for videophone-server (scripts/bench-signaling); not a test.
         .executableTarget(name: "signaling-load", dependencies: ["Signaling", "SignalingCore",
                                                                  .product(name: "Logging", package: "swift-log")],
                           swiftSettings: strict),
-        // libFuzzer entry for the Engine.IO / Socket.IO decoders (scripts/fuzz builds it with
-        // -sanitize=fuzzer -DFUZZING); a plain build is a corpus-replay tool.
-        .executableTarget(name: "signaling-fuzz", dependencies: ["SignalingCore"], swiftSettings: strict),
+        // libFuzzer entry for the signaling decoders and the Peer parsers (FUZZ_TARGET=signaling|peer;
+        // scripts/fuzz builds it with -sanitize=fuzzer -DFUZZING); a plain build is a corpus-replay tool.
+        .executableTarget(name: "fuzz", dependencies: ["SignalingCore", "Peer"], swiftSettings: strict),
 
         // MARK: Tests
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
@@ -167,3 +165,10 @@ let package = Package(
         .testTarget(name: "CBindingTests", dependencies: ["Peer", "Capture", "Display", "Appliance"], swiftSettings: strict),
     ]
 )
+
+// `VIDEOPHONE_TEST_FOCUS=PeerTests,CodecTests swift build --build-tests` builds only those test targets
+// (and what they need): for iterating on one module while others are mid-change. CI never sets it.
+if let focus = Context.environment["VIDEOPHONE_TEST_FOCUS"], !focus.isEmpty {
+    let keep = Set(focus.split(separator: ",").map { String($0) })
+    package.targets.removeAll { $0.type == .test && !keep.contains($0.name) }
+}

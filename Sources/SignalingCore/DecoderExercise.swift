@@ -1,6 +1,6 @@
 /// Drives arbitrary bytes through every decoder a server's frame reaches (the Engine.IO payload splitter
 /// and packet decoder, the Socket.IO packet decoder, the typed-event decoders) and checks that whatever
-/// decodes survives re-encoding unchanged. Shared by the libFuzzer entry (`signaling-fuzz`, which traps on
+/// decodes survives re-encoding unchanged. Shared by the libFuzzer entry (`fuzz` with FUZZ_TARGET=signaling, which traps on
 /// a violation so the fuzzer keeps the input) and the corpus-replay test, so the two cannot drift apart.
 public enum DecoderExercise {
     public struct Outcome: Sendable {

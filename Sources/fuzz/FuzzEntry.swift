@@ -1,11 +1,33 @@
 import Foundation
+import Peer
 import SignalingCore
 
-/// Any input must decode to a value or an error (never a trap), and whatever decodes must re-encode to
-/// itself; a violation traps so libFuzzer keeps the input (see `DecoderExercise`).
+/// The parsers under test, chosen by `FUZZ_TARGET` (scripts/fuzz sets it): `signaling` (Engine.IO /
+/// Socket.IO decoders and typed events, `DecoderExercise`) or `peer` (STUN, TURN ChannelData, SDP, ICE
+/// candidates, RTP/RTCP: `PeerParserExercise`). Any input must decode to a value or an error (never a
+/// trap), and whatever decodes must survive re-encoding; a violation traps so libFuzzer keeps the input.
+enum FuzzTarget: String {
+    case signaling, peer
+
+    static let selected: FuzzTarget = {
+        let name = ProcessInfo.processInfo.environment["FUZZ_TARGET"] ?? "signaling"
+        guard let target = FuzzTarget(rawValue: name) else {
+            fatalError("FUZZ_TARGET must be signaling or peer, not \(name)")
+        }
+        return target
+    }()
+
+    func violations(_ bytes: UnsafeRawBufferPointer) -> [String] {
+        switch self {
+        case .signaling: DecoderExercise.run(bytes).violations
+        case .peer: PeerParserExercise.run(bytes).violations
+        }
+    }
+}
+
 func exercise(_ bytes: UnsafeRawBufferPointer) {
-    let outcome = DecoderExercise.run(bytes)
-    if !outcome.violations.isEmpty { fatalError(outcome.violations.joined(separator: "; ")) }
+    let violations = FuzzTarget.selected.violations(bytes)
+    if !violations.isEmpty { fatalError(violations.joined(separator: "; ")) }
 }
 
 #if FUZZING
@@ -32,7 +54,7 @@ struct CorpusReplay {
                 count += 1
             }
         }
-        print("replayed \(count) inputs without a crash")
+        print("replayed \(count) \(FuzzTarget.selected.rawValue) inputs without a crash")
     }
 }
 #endif

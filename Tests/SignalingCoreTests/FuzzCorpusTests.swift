@@ -3,7 +3,7 @@ import Testing
 import SignalingCore
 
 /// Replays every committed fuzz input (Tests/Fuzz/corpus, seeds and crash reproducers alike) through the same
-/// decoders the `signaling-fuzz` entry point drives, so a fixed crash stays fixed.
+/// decoders the `fuzz` entry point drives with FUZZ_TARGET=signaling, so a fixed crash stays fixed.
 @Suite("Fuzz corpus replay")
 struct FuzzCorpusTests {
     static let corpus = URL(fileURLWithPath: #filePath)

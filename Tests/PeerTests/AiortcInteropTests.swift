@@ -1,0 +1,108 @@
+import Foundation
+import NIOPosix
+import Synchronization
+import Testing
+import TestSupport
+@testable import Peer
+
+/// Our endpoint against aiortc 1.16 (an independent WebRTC stack: aioice, its own DTLS over
+/// pyOpenSSL/cryptography, pylibsrtp, PyAV codecs) on 127.0.0.1, as offerer and as answerer:
+/// ICE connects, DTLS completes, we decrypt its SRTP audio and video on the SSRCs its SDP
+/// announced, and it decodes the Opus we send.
+@Suite("Interop: aiortc", .serialized)
+struct AiortcInteropTests {
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+    /// The primary SSRC per kind that an SDP announced (first a=ssrc in each m= section).
+    static func announcedSSRCs(_ sdp: String) throws -> [SDPMediaKind: UInt32] {
+        let session = try SDPSession.parse(sdp)
+        var out: [SDPMediaKind: UInt32] = [:]
+        for m in session.media { if let s = m.ssrcs.first?.ssrc { out[m.kind] = s } }
+        return out
+    }
+
+    struct Outcome {
+        var ourStats: PeerConnectionStats
+        var theirStats: [String: Any]
+        var theirSSRCs: [SDPMediaKind: UInt32]
+    }
+
+    static func run(aiortcRole: String) async throws -> Outcome {
+        let aiortc = try JSONLineProcess(Repo.python, [Repo.path("Tests/Interop/aiortc_peer.py"), "--role", aiortcRole,
+                                                       "--stats-interval", "0.5"])
+        defer { aiortc.stop() }
+        guard await aiortc.waitFor(20, { $0["event"] as? String == "ready" }) != nil else {
+            throw TestSupportError("aiortc driver did not start: \(aiortc.stderrTail)")
+        }
+        var ice = IceConfiguration()
+        ice.loopbackOnly = true
+        ice.includeIPv6 = false
+        let pc = PeerConnection(configuration: PeerConnectionConfiguration(ice: ice, certificate: try DTLSCertificate.sharedInMemory(),
+                                                                           gatheringWait: 1),
+                                eventLoop: group.next())
+        defer { pc.close() }
+        pc.onLocalCandidate = { candidate in
+            guard let candidate else { return }
+            aiortc.send(["type": "candidate", "candidate": candidate.serialize(), "sdpMid": "0", "sdpMLineIndex": 0])
+        }
+
+        let theirSDP: String
+        if aiortcRole == "offerer" {
+            guard let offer = await aiortc.waitFor(20, { $0["type"] as? String == "offer" }), let sdp = offer["sdp"] as? String else {
+                throw TestSupportError("no offer from aiortc: \(aiortc.stderrTail)")
+            }
+            theirSDP = sdp
+            try await pc.setRemoteDescription(type: .offer, sdp: sdp)
+            aiortc.send(["type": "answer", "sdp": try await pc.createAnswer()])
+        } else {
+            aiortc.send(["type": "offer", "sdp": try await pc.createOffer()])
+            guard let answer = await aiortc.waitFor(20, { $0["type"] as? String == "answer" }), let sdp = answer["sdp"] as? String else {
+                throw TestSupportError("no answer from aiortc: \(aiortc.stderrTail)")
+            }
+            theirSDP = sdp
+            try await pc.setRemoteDescription(type: .answer, sdp: sdp)
+        }
+        let theirSSRCs = try announcedSSRCs(theirSDP)
+
+        let deadline = Date().addingTimeInterval(15)
+        while pc.connectionState != .connected, pc.connectionState != .failed, Date() < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(pc.connectionState == .connected, "aiortc: \(aiortc.stderrTail)")
+
+        // Opus silence from us, 20 ms apart, while aiortc's tone and pattern come in.
+        let media = await pc.negotiatedMedia()
+        let opusPT = UInt8(media.first { $0.kind == .audio }?.payloadType ?? 111)
+        for seq in 0..<100 {
+            var packet: [UInt8] = [0x80, opusPT, UInt8(seq >> 8), UInt8(seq & 0xFF)]
+            packet += withUnsafeBytes(of: (UInt32(seq) * 960).bigEndian, Array.init)
+            packet += withUnsafeBytes(of: pc.localAudioSSRC.bigEndian, Array.init)
+            packet += [0xF8, 0xFF, 0xFE]
+            pc.sendRTP(packet)
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        aiortc.send(["type": "stats"])
+        let theirs = await aiortc.next(5) { $0["event"] as? String == "stats" } ?? [:]
+        return Outcome(ourStats: await pc.stats(), theirStats: theirs, theirSSRCs: theirSSRCs)
+    }
+
+    @Test("aiortc as offerer and as answerer: ICE, DTLS, SRTP both ways", arguments: ["offerer", "answerer"])
+    func call(aiortcRole: String) async throws {
+        let outcome = try await Self.run(aiortcRole: aiortcRole)
+        let ours = outcome.ourStats
+        print("aiortc \(aiortcRole): remote description → ICE \(ours.iceConnectedAfterMs ?? -1) ms, DTLS \(ours.dtlsConnectedAfterMs ?? -1) ms; profile \(ours.srtpProfile?.rawValue ?? "-"); received \(ours.srtpPacketsBySSRC), RTCP \(ours.rtcpPacketsReceived)")
+        #expect(ours.srtpProfile != nil)
+        // We decrypt its audio and video on the SSRCs its SDP announced.
+        for kind in [SDPMediaKind.audio, .video] {
+            let ssrc = try #require(outcome.theirSSRCs[kind])
+            #expect((ours.srtpPacketsBySSRC[ssrc] ?? 0) > 20, "\(kind) SSRC \(ssrc): \(ours.srtpPacketsBySSRC)")
+        }
+        #expect(ours.srtpErrors == 0)
+        // And it decodes the Opus we sent.
+        let rtp = outcome.theirStats["rtp"] as? [String: Any]
+        let audioIn = rtp?["audio"] as? [String: Any]
+        #expect((audioIn?["packetsReceived"] as? Int ?? 0) > 50, "aiortc stats: \(outcome.theirStats)")
+        let decoded = outcome.theirStats["decoded"] as? [String: Any]
+        #expect((decoded?["audio"] as? Int ?? 0) > 20, "aiortc stats: \(outcome.theirStats)")
+    }
+}
