@@ -15,6 +15,19 @@ public struct CallSnapshot: Sendable, Equatable {
     public var cameraOff: Bool
     public var devicesOpen: Bool
     public var signalingUp: Bool
+
+    public init(phase: CallPhase, room: String?, peerName: String?, members: [String], status: String, muted: Bool,
+                cameraOff: Bool, devicesOpen: Bool, signalingUp: Bool) {
+        self.phase = phase
+        self.room = room
+        self.peerName = peerName
+        self.members = members
+        self.status = status
+        self.muted = muted
+        self.cameraOff = cameraOff
+        self.devicesOpen = devicesOpen
+        self.signalingUp = signalingUp
+    }
 }
 
 public actor CallController {
