@@ -119,7 +119,8 @@ struct ICECoreTests {
     }
 
     @Test func ignoresResponsesWithBadIntegrity() throws {
-        let agent = IceAgent(configuration: testIceConfiguration(), role: .controlling)
+        // Controlled, so a success does not start a nomination check that re-opens the pair.
+        let agent = IceAgent(configuration: testIceConfiguration(), role: .controlled)
         let me = STUNAddress(ipv4: 10, 0, 0, 1, port: 5000)
         let peer = STUNAddress(ipv4: 10, 0, 0, 9, port: 7000)
         agent.addSocket(me, now: 0)
@@ -136,6 +137,7 @@ struct ICECoreTests {
         _ = agent.receive(forged.encode(integrityKey: Array("not-the-password-at-all".utf8), fingerprint: true),
                           from: peer, socket: 0, now: 0.01)
         #expect(agent.pairs.first?.state == .inProgress)
+        #expect(!agent.validRemotes.contains(peer))
         let genuine = forged.encode(integrityKey: STUNMessage.shortTermKey(password: "peerpasswordpeerpassword"), fingerprint: true)
         _ = agent.receive(genuine, from: peer, socket: 0, now: 0.02)
         #expect(agent.pairs.first?.state == .succeeded)

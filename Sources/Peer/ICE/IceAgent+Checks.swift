@@ -235,6 +235,8 @@ extension IceAgent {
             if firstValidAt == nil { firstValidAt = now }
             if useCandidate || (role == .controlled && pairs[pi].remoteNominated) {
                 nominate(pi, now: now)
+            } else {
+                maybeNominate(now: now)  // at once when no better pair is pending
             }
         }
     }
@@ -361,10 +363,7 @@ extension IceAgent {
         nominatingPair = best
         pairs[best].nominateNext = true
         triggered.removeAll { $0 == best }
-        triggered.insert(best, at: 0)
-        nextCheckAt = min(nextCheckAt, now)
         startCheck(best, now: now)
-        triggered.removeAll { $0 == best }
     }
 
     /// RFC 7675: a check every ~5 s on the selected pair; 30 s without a response → failed.
