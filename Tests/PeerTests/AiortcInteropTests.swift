@@ -105,4 +105,36 @@ struct AiortcInteropTests {
         let decoded = outcome.theirStats["decoded"] as? [String: Any]
         #expect((decoded?["audio"] as? Int ?? 0) > 20, "aiortc stats: \(outcome.theirStats)")
     }
+
+    @Test("aiortc killed mid-call: our side reports failed within 30 s (consent freshness, default timings)")
+    func peerKilled() async throws {
+        let aiortc = try JSONLineProcess(Repo.python, [Repo.path("Tests/Interop/aiortc_peer.py"), "--role", "offerer"])
+        defer { aiortc.stop() }
+        var ice = IceConfiguration()
+        ice.loopbackOnly = true
+        ice.includeIPv6 = false
+        let pc = PeerConnection(configuration: PeerConnectionConfiguration(ice: ice, certificate: try DTLSCertificate.sharedInMemory()),
+                                eventLoop: Self.group.next())
+        defer { pc.close() }
+        pc.onLocalCandidate = { candidate in
+            guard let candidate else { return }
+            aiortc.send(["type": "candidate", "candidate": candidate.serialize(), "sdpMid": "0", "sdpMLineIndex": 0])
+        }
+        let offer = try #require(await aiortc.waitFor(20) { $0["type"] as? String == "offer" })
+        try await pc.setRemoteDescription(type: .offer, sdp: try #require(offer["sdp"] as? String))
+        aiortc.send(["type": "answer", "sdp": try await pc.createAnswer()])
+        let up = Date().addingTimeInterval(15)
+        while pc.connectionState != .connected, Date() < up { try await Task.sleep(for: .milliseconds(20)) }
+        try #require(pc.connectionState == .connected)
+
+        kill(aiortc.process.processIdentifier, SIGKILL)
+        let killed = Date()
+        while pc.connectionState != .failed, pc.connectionState != .closed, Date().timeIntervalSince(killed) < 40 {
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let seconds = Date().timeIntervalSince(killed)
+        print("aiortc killed: our connection state \(pc.connectionState.rawValue) after \(String(format: "%.1f", seconds)) s")
+        #expect(pc.connectionState == .failed || pc.connectionState == .closed)
+        #expect(seconds <= 31)
+    }
 }
