@@ -32,17 +32,19 @@ public struct RTCPNack: Sendable, Equatable {
         return RTCPNack(senderSSRC: sender, mediaSSRC: media, lostSequenceNumbers: lost)
     }
 
-    /// (PID, BLP) pairs: each PID covers itself and the 16 following numbers.
+    /// (PID, BLP) pairs: each PID covers itself and the 16 following numbers. A number joins the
+    /// previous entry only if it lies beyond that entry's last set bit, so parsing the entries
+    /// gives back exactly this list (order and repeats included).
     public var fciEntries: [(pid: UInt16, blp: UInt16)] {
         var entries: [(pid: UInt16, blp: UInt16)] = []
         for seq in lostSequenceNumbers {
             if let last = entries.last {
                 let distance = seq &- last.pid
-                if distance >= 1 && distance <= 16 {
+                let used = last.blp == 0 ? 0 : 16 - UInt16(last.blp.leadingZeroBitCount)
+                if distance >= 1 && distance <= 16 && distance > used {
                     entries[entries.count - 1].blp |= 1 << (distance - 1)
                     continue
                 }
-                if distance == 0 { continue }
             }
             entries.append((seq, 0))
         }

@@ -118,10 +118,16 @@ public struct RTCPReceiverReport: Sendable, Equatable {
 public struct RTCPSourceDescription: Sendable, Equatable {
     public struct Item: Sendable, Equatable {
         public var type: UInt8
-        public var text: String
+        /// The item's bytes as sent (at most 255; kept as bytes so any input round-trips).
+        public var value: [UInt8]
+        public var text: String { String(decoding: value, as: UTF8.self) }
         public init(type: UInt8, text: String) {
             self.type = type
-            self.text = text
+            value = Array(text.utf8.prefix(255))
+        }
+        public init(type: UInt8, value: [UInt8]) {
+            self.type = type
+            self.value = Array(value.prefix(255))
         }
         public static func cname(_ text: String) -> Item { Item(type: 1, text: text) }
     }
@@ -160,7 +166,7 @@ public struct RTCPSourceDescription: Sendable, Equatable {
                 guard i + 2 <= b.count else { throw .truncated("SDES item header") }
                 let length = Int(b[i + 1])
                 guard i + 2 + length <= b.count else { throw .truncated("SDES item text") }
-                chunk.items.append(Item(type: type, text: String(decoding: b[(i + 2)..<(i + 2 + length)], as: UTF8.self)))
+                chunk.items.append(Item(type: type, value: Array(b[(i + 2)..<(i + 2 + length)])))
                 i += 2 + length
             }
             chunks.append(chunk)
@@ -172,11 +178,11 @@ public struct RTCPSourceDescription: Sendable, Equatable {
         for chunk in chunks.prefix(31) {
             let start = out.count
             appendU32(&out, chunk.ssrc)
-            for item in chunk.items {
-                let text = Array(item.text.utf8.prefix(255))
+            for item in chunk.items where item.type != 0 {
+                let value = item.value.prefix(255)
                 out.append(item.type)
-                out.append(UInt8(text.count))
-                out.append(contentsOf: text)
+                out.append(UInt8(value.count))
+                out.append(contentsOf: value)
             }
             out.append(0)  // end of items; then null-pad the chunk to 32 bits
             while (out.count - start) % 4 != 0 { out.append(0) }
@@ -188,31 +194,39 @@ public struct RTCPSourceDescription: Sendable, Equatable {
 /// BYE (RFC 3550 §6.6).
 public struct RTCPBye: Sendable, Equatable {
     public var ssrcs: [UInt32]
-    public var reason: String?
+    /// The reason's bytes as sent (kept as bytes so any input round-trips).
+    public var reasonBytes: [UInt8]?
+    public var reason: String? { reasonBytes.map { String(decoding: $0, as: UTF8.self) } }
 
     public init(ssrcs: [UInt32], reason: String? = nil) {
-        self.ssrcs = ssrcs
-        self.reason = reason
+        self.ssrcs = Array(ssrcs.prefix(31))
+        reasonBytes = reason.map { Array($0.utf8.prefix(255)) }
+    }
+
+    public init(ssrcs: [UInt32], reasonBytes: [UInt8]?) {
+        self.ssrcs = Array(ssrcs.prefix(31))
+        self.reasonBytes = reasonBytes.map { Array($0.prefix(255)) }
     }
 
     static func parse(count: UInt8, body b: UnsafeBufferPointer<UInt8>) throws(RTCPError) -> RTCPBye {
         guard b.count >= Int(count) * 4 else { throw .truncated("BYE SSRC list") }
         let ssrcs = (0..<Int(count)).map { readU32(b, $0 * 4) }
-        var reason: String?
+        var reason: [UInt8]?
         let at = Int(count) * 4
-        if at < b.count {
+        // A reason is present when bytes remain and they are not just the zero fill.
+        if at < b.count, b[at] != 0 {
             let length = Int(b[at])
             guard at + 1 + length <= b.count else { throw .truncated("BYE reason") }
-            reason = String(decoding: b[(at + 1)..<(at + 1 + length)], as: UTF8.self)
+            reason = Array(b[(at + 1)..<(at + 1 + length)])
         }
-        return RTCPBye(ssrcs: ssrcs, reason: reason)
+        return RTCPBye(ssrcs: ssrcs, reasonBytes: reason)
     }
 
     func serializeBody(into out: inout [UInt8]) -> UInt8 {
         for ssrc in ssrcs.prefix(31) { appendU32(&out, ssrc) }
-        if let reason {
+        if let reasonBytes, !reasonBytes.isEmpty {
             let start = out.count
-            let text = Array(reason.utf8.prefix(255))
+            let text = reasonBytes.prefix(255)
             out.append(UInt8(text.count))
             out.append(contentsOf: text)
             while (out.count - start) % 4 != 0 { out.append(0) }
