@@ -66,6 +66,8 @@ struct VideoCallSimulation {
     var history = RetransmissionHistory(rtxSSRC: 200, rtxPayloadType: 97, firstRTXSequenceNumber: 40000)
     var buffer = VideoJitterBuffer()
     var delivered: [(index: Int, key: Bool)] = []
+    /// Simulated time of each delivery (for freeze measurement).
+    var deliveredAt: [UInt64] = []
     var keyframesSent = 0
     var plisReceived = 0
     /// PLIs that reached the sender while the checked frames were being sent.
@@ -112,6 +114,7 @@ struct VideoCallSimulation {
             for frame in buffer.takeFrames() {
                 sink?(frame)
                 delivered.append((fakeFrameIndex(frame.data), frame.isKeyframe))
+                deliveredAt.append(now)
             }
             let feedback = buffer.feedback(now: MediaTime(nanoseconds: now))
             if !feedback.isEmpty {
@@ -137,6 +140,12 @@ struct VideoCallSimulation {
             pendingFeedback.removeAll { $0.at <= now }
             now += step
         }
+    }
+
+    /// The longest time without a new frame among the first `count` deliveries, in ms.
+    func longestFreeze(first count: Int) -> Double {
+        let times = deliveredAt.prefix(count)
+        return Double(zip(times, times.dropFirst()).map { $1 - $0 }.max() ?? 0) / 1e6
     }
 
     /// Every delivered frame is a keyframe or directly follows the previous delivered one.
@@ -170,6 +179,7 @@ struct VideoJitterBufferTests {
         #expect(sim.nacksSent > 0)
         #expect(Array(sim.delivered.map(\.index).prefix(90)) == Array(0..<90), "\(sim.delivered.map(\.index))")
         #expect(sim.plisBeforeTail == 0)
+        #expect(sim.longestFreeze(first: 90) < 250, "freeze \(sim.longestFreeze(first: 90)) ms")
         #expect(sim.onlyDecodableFrames)
         #expect(sim.buffer.statistics.recovered > 0)
     }
