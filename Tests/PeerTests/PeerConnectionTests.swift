@@ -187,4 +187,49 @@ struct PeerConnectionTests {
         call.offerer.close()
         call.answerer.close()
     }
+
+    @Test("ICE restart through renegotiation: new credentials, media keeps flowing, DTLS kept")
+    func iceRestart() async throws {
+        let call = try Self.makeCall()
+        let firstOffer = try await call.offerer.createOffer()
+        try await call.answerer.setRemoteDescription(type: .offer, sdp: firstOffer)
+        try await call.offerer.setRemoteDescription(type: .answer, sdp: try await call.answerer.createAnswer())
+        #expect(await Self.waitUntil(10) { await Self.connected(call) })
+
+        // A steady 10 ms stream from the offerer across the restart.
+        let ssrc = call.offerer.localAudioSSRC
+        let sender = Task {
+            var seq: UInt16 = 0
+            while !Task.isCancelled {
+                call.offerer.sendRTP(Self.rtp(ssrc: ssrc, seq: seq))
+                seq &+= 1
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        }
+        defer { sender.cancel() }
+        try await Task.sleep(for: .milliseconds(200))
+        let before = call.seenByAnswerer.rtp.withLock { $0[ssrc] } ?? 0
+        #expect(before > 5)
+
+        call.offerer.restartIce()
+        let secondOffer = try await call.offerer.createOffer()
+        let ufrag = { (sdp: String) in sdp.split(separator: "\r\n").first { $0.hasPrefix("a=ice-ufrag:") } }
+        #expect(ufrag(secondOffer) != ufrag(firstOffer))
+        try await call.answerer.setRemoteDescription(type: .offer, sdp: secondOffer)
+        let secondAnswer = try await call.answerer.createAnswer()
+        try await call.offerer.setRemoteDescription(type: .answer, sdp: secondAnswer)
+
+        // Media flows throughout and afterwards; nobody failed or closed; the same DTLS association.
+        try await Task.sleep(for: .milliseconds(600))
+        let after = call.seenByAnswerer.rtp.withLock { $0[ssrc] } ?? 0
+        #expect(after > before + 30, "before \(before), after \(after)")
+        for seen in [call.seenByOfferer, call.seenByAnswerer] {
+            #expect(seen.states.withLock { !$0.contains(.failed) && !$0.contains(.closed) })
+            #expect(seen.states.withLock { $0.filter { $0 == .connected }.count } == 1)
+        }
+        #expect(await Self.connected(call))
+        sender.cancel()
+        call.offerer.close()
+        call.answerer.close()
+    }
 }

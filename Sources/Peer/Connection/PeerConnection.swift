@@ -175,9 +175,10 @@ public final class PeerConnection: @unchecked Sendable {
     public func restartIce() {
         eventLoop.execute {
             guard let ice = self.ice else { return }
-            _ = ice.restart()
+            // Cleared first: the agent re-announces its candidates under the new credentials.
             self.localCandidates.removeAll()
             self.gatheringDone = false
+            _ = ice.restart()
             self.logger.info("ICE restart: new local credentials")
         }
     }
@@ -259,9 +260,9 @@ public final class PeerConnection: @unchecked Sendable {
         let ice = iceTransport(role: role)
         if restart, remote != nil, signalingState == .stable {
             // The peer restarted ICE (new ufrag/pwd in its offer): we restart too (RFC 8445 §9).
-            _ = ice.restart()
             localCandidates.removeAll()
             gatheringDone = false
+            _ = ice.restart()
             logger.info("remote ICE restart")
         }
         if remote == nil || restart { remoteSetAt = .now() }
