@@ -22,5 +22,6 @@ struct PeerFuzzCorpusTests {
         #expect(decodedBy["sdp"] == 5)
         #expect((decodedBy["stun"] ?? 0) >= 3)
         #expect(decodedBy["candidate"] == 2)
+        #expect(decodedBy["rtp"] == 1 && decodedBy["rtcp"] == 1 && decodedBy["vp8"] == 1)
     }
 }

@@ -13,7 +13,7 @@ public struct PeerParserOutcome: Sendable {
 
 public enum PeerParserExercise {
     /// Parsers in the order the selector byte chooses them (`selector % count`).
-    public static let parsers = ["stun", "channel-data", "sdp", "candidate", "demux"]
+    public static let parsers = ["stun", "channel-data", "sdp", "candidate", "demux", "rtp", "rtcp", "vp8"]
 
     public static func run(_ bytes: UnsafeRawBufferPointer) -> PeerParserOutcome {
         guard let selector = bytes.first else {
@@ -27,11 +27,21 @@ public enum PeerParserExercise {
         case "channel-data": channelData(input, &outcome)
         case "sdp": sdp(input, &outcome)
         case "candidate": candidate(input, &outcome)
+        case "rtp": media(MediaParserExercise.rtp(input), &outcome)
+        case "rtcp": media(MediaParserExercise.rtcp(input), &outcome)
+        case "vp8": media(MediaParserExercise.vp8(input), &outcome)
         default:
             _ = PacketKind.classify(input)
             outcome.decoded = true
         }
         return outcome
+    }
+
+    /// RTP (RFC 3550 §5.1, RFC 8285), RTCP (RFC 3550 §6.4, RFC 4585, RFC 5104, REMB, transport-wide
+    /// CC) and the VP8 descriptor (RFC 7741 §4.2): the media layer's own round-trip checks.
+    static func media(_ result: (decoded: Bool, violations: [String]), _ outcome: inout PeerParserOutcome) {
+        outcome.decoded = result.decoded
+        outcome.violations += result.violations
     }
 
     /// RFC 8489 §5: decode, then re-encode the decoded attributes and decode that again. The
