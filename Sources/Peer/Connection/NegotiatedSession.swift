@@ -43,6 +43,10 @@ public struct NegotiatedMedia: Sendable, Equatable {
     public var remoteSSRCs: [UInt32]
     /// The extmap id of urn:ietf:params:rtp-hdrext:sdes:mid, if negotiated.
     public var midExtensionID: Int?
+    /// The extmap ids of every header extension we implement (mid, abs-send-time, transport-wide
+    /// sequence numbers), as the remote description numbered them (RFC 8285 §7: both sides use
+    /// the offerer's ids).
+    public var extensionIDs = RTPExtensionIDs()
 }
 
 /// The remote side's transport and media parameters, checked for what we need.
@@ -96,7 +100,8 @@ public struct NegotiatedSession: Sendable, Equatable {
                 rtxPayloadType: codec.flatMap { m.rtx(for: $0.payloadType)?.payloadType },
                 clockRate: codec?.clockRate ?? (m.kind == .video ? 90000 : 48000),
                 remoteSSRCs: ssrcs,
-                midExtensionID: m.extmaps.first { $0.uri == SDPSupport.midURI }?.id)
+                midExtensionID: m.extmaps.first { $0.uri == SDPSupport.midURI }?.id,
+                extensionIDs: RTPExtensionIDs(extmap: m.extmaps.map { (id: $0.id, uri: $0.uri) }))
         }
     }
 

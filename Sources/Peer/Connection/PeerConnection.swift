@@ -232,6 +232,12 @@ public final class PeerConnection: @unchecked Sendable {
         (try? await eventLoop.submit { self.remote?.media ?? [] }.get()) ?? []
     }
 
+    /// The negotiated sections, read on the loop (the media session's per-call refresh).
+    var negotiatedMediaOnLoop: [NegotiatedMedia] {
+        eventLoop.preconditionInEventLoop()
+        return remote?.media ?? []
+    }
+
     public func stats() async -> PeerConnectionStats {
         (try? await eventLoop.submit { self.statsValue }.get()) ?? PeerConnectionStats()
     }

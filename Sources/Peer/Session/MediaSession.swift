@@ -1,0 +1,127 @@
+// The media API on a PeerConnection (issue 5 §6): one local video and audio source in, decoded
+// remote frames and samples out, per-call statistics readable at any time. The engine behind it
+// (RTP/RTCP, jitter buffers, retransmission, bandwidth estimation) lives in MediaEngine.swift.
+import Media
+
+/// What a call sends with.
+public struct MediaSessionConfiguration: Sendable {
+    public var width: Int
+    public var height: Int
+    public var fps: Int
+    public var startBitrate: Int
+    public var minBitrate: Int
+    public var maxBitrate: Int
+    public var audioChannels: Int
+    public var audioBitrate: Int
+    /// libvpx speed (negative: fixed); -6 as libwebrtc on small boards.
+    public var cpuUsed: Int
+
+    public init(width: Int = 640, height: Int = 480, fps: Int = 30, startBitrate: Int = 600_000,
+                minBitrate: Int = 100_000, maxBitrate: Int = 1_500_000, audioChannels: Int = 1,
+                audioBitrate: Int = 32_000, cpuUsed: Int = -6) {
+        self.width = width
+        self.height = height
+        self.fps = fps
+        self.startBitrate = startBitrate
+        self.minBitrate = minBitrate
+        self.maxBitrate = maxBitrate
+        self.audioChannels = audioChannels
+        self.audioBitrate = audioBitrate
+        self.cpuUsed = cpuUsed
+    }
+}
+
+/// Per-call figures (a snapshot).
+public struct MediaStatistics: Sendable, Equatable {
+    public var framesSent = 0
+    /// Remote frames decoded.
+    public var framesReceived = 0
+    /// Frames per second over the last statistics interval (out: encoded and sent, in: decoded).
+    public var fpsIn = 0.0
+    public var fpsOut = 0.0
+    /// Bits per second over the last statistics interval (RTP payload and headers).
+    public var videoBitrateIn = 0.0
+    public var videoBitrateOut = 0.0
+    public var audioPacketsIn = 0
+    public var audioPacketsOut = 0
+    /// Seconds, from RTCP report blocks about our streams (nil before the first one).
+    public var roundTripTime: Double?
+    /// Fraction (0...1) of our video packets the peer reports lost.
+    public var lossFraction = 0.0
+    /// Inbound video interarrival jitter in seconds.
+    public var jitter = 0.0
+    public var nacksSent = 0
+    public var nacksReceived = 0
+    public var plisSent = 0
+    public var plisReceived = 0
+    /// Remote frames the jitter buffer gave up on or the decoder refused.
+    public var framesDropped = 0
+    /// The sender's bandwidth estimate (bits per second) steering the encoder.
+    public var estimatedBandwidth = 0
+    /// The encoder's current target (bits per second).
+    public var targetBitrate = 0
+    /// RMS level of the last decoded remote audio, 0...1.
+    public var audioLevel = 0.0
+    /// Remote audio frames played (decoded, FEC-recovered or concealed) and their energy as
+    /// W3C getStats counts it (Σ level² × seconds).
+    public var audioFramesReceived = 0
+    public var totalAudioEnergy = 0.0
+    /// Local frames not encoded (the encoder thread was behind, or rate control skipped them).
+    public var framesEncoderDropped = 0
+    /// Packets recovered by retransmission / retransmitted by us.
+    public var packetsRetransmittedIn = 0
+    public var packetsRetransmittedOut = 0
+    /// Audio frames recovered from FEC or concealed.
+    public var audioConcealed = 0
+    /// Keyframes encoded / decoded.
+    public var keyframesSent = 0
+    public var keyframesReceived = 0
+    /// Milliseconds from start() to the first decoded remote frame.
+    public var firstFrameAfterMs: Double?
+    /// Remote video − audio capture-time offset at playout (lip sync, from SR NTP/RTP), seconds.
+    public var videoLagSeconds: Double?
+
+    public init() {}
+}
+
+/// Sends local media over a negotiated PeerConnection and decodes what the peer sends.
+public final class MediaSession: @unchecked Sendable {
+    public let peer: PeerConnection
+    public let configuration: MediaSessionConfiguration
+    let engine: MediaEngine
+
+    /// Decoded remote video (on the session's decode thread; do not block it).
+    public var onVideoFrame: (@Sendable (VideoFrame) -> Void)? {
+        get { engine.callbacks.video }
+        set { engine.callbacks.video = newValue }
+    }
+    /// Decoded remote audio, 20 ms at 48 kHz.
+    public var onAudioFrame: (@Sendable (AudioFrame) -> Void)? {
+        get { engine.callbacks.audio }
+        set { engine.callbacks.audio = newValue }
+    }
+
+    public init(peer: PeerConnection, configuration: MediaSessionConfiguration = .init()) {
+        self.peer = peer
+        self.configuration = configuration
+        engine = MediaEngine(peer: peer, configuration: configuration)
+    }
+
+    /// Starts sending and receiving; call once negotiation completed (connected). Idempotent;
+    /// after a renegotiation call it again to pick up new payload types, SSRCs or extensions.
+    public func start() { engine.start() }
+
+    /// Encodes and sends one frame (any thread; encoding runs on the video codec thread).
+    public func send(video: VideoFrame) { engine.send(video: video) }
+
+    /// Encodes and sends 20 ms of 48 kHz audio (any thread).
+    public func send(audio: AudioFrame) { engine.send(audio: audio) }
+
+    /// Asks the peer for a keyframe (PLI).
+    public func requestKeyframe() { engine.requestKeyframe() }
+
+    public func statistics() async -> MediaStatistics { await engine.statistics() }
+
+    /// Stops timers and codecs; the PeerConnection stays as it is.
+    public func stop() { engine.stop() }
+}

@@ -1,0 +1,255 @@
+// The codec threads of a media session. libvpx encoding takes milliseconds a frame, so it never
+// runs on the peer's event loop (which carries every packet and timer): each codec lives on its
+// own serial queue, takes work from any thread, and hands results back through a closure. A
+// queue that falls behind drops new raw frames (never encoded ones: references must stay whole).
+import Codec
+import Dispatch
+import Logging
+import Media
+import Synchronization
+
+/// Callbacks set from any thread, read on the decode queues.
+final class MediaCallbacks: Sendable {
+    private let box = Mutex<(video: (@Sendable (VideoFrame) -> Void)?, audio: (@Sendable (AudioFrame) -> Void)?)>((nil, nil))
+    var video: (@Sendable (VideoFrame) -> Void)? {
+        get { box.withLock { $0.video } }
+        set { box.withLock { $0.video = newValue } }
+    }
+    var audio: (@Sendable (AudioFrame) -> Void)? {
+        get { box.withLock { $0.audio } }
+        set { box.withLock { $0.audio = newValue } }
+    }
+}
+
+/// A value behind a lock, shareable by reference between threads.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { mutex.withLock { body(&$0) } }
+    var value: Value { mutex.withLock { $0 } }
+}
+
+/// Counters the codec threads update (read by `statistics()`).
+struct CodecCounters: Sendable {
+    var framesEncoded = 0
+    var framesDroppedBeforeEncode = 0
+    var encodeErrors = 0
+    var framesDecoded = 0
+    var keyframesDecoded = 0
+    var decodeErrors = 0
+    var audioFramesDecoded = 0
+    var audioLevel = 0.0
+    var totalAudioEnergy = 0.0
+    var firstFrameDecodedAt: MediaTime?
+}
+
+/// VP8 encoding on its own thread; bitrate and keyframe requests are applied between frames.
+final class VideoEncodeWorker: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "videophone.video-encode")
+    private let state = Mutex<(pending: Int, bitrate: Int?, keyframe: Bool)>((0, nil, false))
+    private let configuration: MediaSessionConfiguration
+    private let counters: Locked<CodecCounters>
+    private let logger: Logger
+    // Queue-confined.
+    private var encoder: VP8Encoder?
+    private var lastTimestamp: UInt64 = 0
+
+    init(configuration: MediaSessionConfiguration, counters: Locked<CodecCounters>, logger: Logger) {
+        self.configuration = configuration
+        self.counters = counters
+        self.logger = logger
+    }
+
+    func setBitrate(_ bitsPerSecond: Int) { state.withLock { $0.bitrate = bitsPerSecond } }
+    func requestKeyframe() { state.withLock { $0.keyframe = true } }
+
+    /// Queues a frame; false when two are already waiting (the frame is dropped).
+    func submit(_ frame: VideoFrame, deliver: @escaping @Sendable (EncodedVideoFrame) -> Void) -> Bool {
+        let accepted = state.withLock { s -> Bool in
+            guard s.pending < 2 else { return false }
+            s.pending += 1
+            return true
+        }
+        guard accepted else { return false }
+        queue.async { [self] in
+            let (bitrate, keyframe) = state.withLock { s -> (Int?, Bool) in
+                defer { s.bitrate = nil; s.keyframe = false; s.pending -= 1 }
+                return (s.bitrate, s.keyframe)
+            }
+            encode(frame, bitrate: bitrate, keyframe: keyframe, deliver: deliver)
+        }
+        return true
+    }
+
+    private func encode(_ input: VideoFrame, bitrate: Int?, keyframe: Bool,
+                        deliver: @Sendable (EncodedVideoFrame) -> Void) {
+        do {
+            if encoder == nil {
+                encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(
+                    width: input.width, height: input.height, framesPerSecond: configuration.fps,
+                    bitrate: bitrate ?? configuration.startBitrate, cpuUsed: configuration.cpuUsed, threads: 1,
+                    keyframeInterval: nil, allowFrameDropping: true))
+            } else if let bitrate {
+                try encoder?.setTargetBitrate(bitrate)
+            }
+            guard let encoder else { return }
+            if keyframe { encoder.requestKeyframe() }
+            // RTP timestamps come from capture times; a source without them (0, or repeating)
+            // gets the time it was encoded so every frame keeps its own timestamp.
+            var frame = input
+            if frame.timestamp.nanoseconds <= lastTimestamp { frame.timestamp = MediaTime.now() }
+            if frame.timestamp.nanoseconds <= lastTimestamp { frame.timestamp = MediaTime(nanoseconds: lastTimestamp + 1_000_000) }
+            lastTimestamp = frame.timestamp.nanoseconds
+            guard let encoded = try encoder.encode(frame) else {
+                counters.withLock { $0.framesDroppedBeforeEncode += 1 }
+                return
+            }
+            counters.withLock { $0.framesEncoded += 1 }
+            deliver(encoded)
+        } catch {
+            counters.withLock { $0.encodeErrors += 1 }
+            logger.warning("VP8 encode failed: \(error)")
+        }
+    }
+}
+
+/// Opus encoding on its own thread.
+final class AudioEncodeWorker: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "videophone.audio-encode")
+    private let pending = Mutex<(count: Int, loss: Int?)>((0, nil))
+    private let configuration: MediaSessionConfiguration
+    private let logger: Logger
+    private var encoder: OpusEncoder?
+
+    init(configuration: MediaSessionConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    func setExpectedLoss(percent: Int) { pending.withLock { $0.loss = percent } }
+
+    func submit(_ frame: AudioFrame, deliver: @escaping @Sendable ([UInt8]) -> Void) -> Bool {
+        let accepted = pending.withLock { p -> Bool in
+            guard p.count < 5 else { return false }
+            p.count += 1
+            return true
+        }
+        guard accepted else { return false }
+        queue.async { [self] in
+            let loss = pending.withLock { p -> Int? in
+                defer { p.count -= 1; p.loss = nil }
+                return p.loss
+            }
+            do {
+                if encoder == nil {
+                    encoder = try OpusEncoder(configuration: OpusEncoderConfiguration(
+                        channels: configuration.audioChannels, bitrate: configuration.audioBitrate))
+                }
+                guard let encoder else { return }
+                if let loss { try encoder.setExpectedPacketLoss(percent: max(5, min(30, loss))) }
+                guard frame.samplesPerChannel == MediaClock.audioSamplesPerFrame,
+                      frame.channels == configuration.audioChannels else {
+                    logger.warning("audio frame refused: \(frame.samplesPerChannel) samples × \(frame.channels) channels (want 960 × \(configuration.audioChannels))")
+                    return
+                }
+                deliver(try encoder.encode(frame))
+            } catch {
+                logger.warning("Opus encode failed: \(error)")
+            }
+        }
+        return true
+    }
+}
+
+/// VP8 decoding on its own thread; decoded frames go to the session's callback from here.
+final class VideoDecodeWorker: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "videophone.video-decode")
+    private let counters: Locked<CodecCounters>
+    private let callbacks: MediaCallbacks
+    private let logger: Logger
+    private var decoder: VP8Decoder?
+    private var sequence: UInt64 = 0
+
+    init(counters: Locked<CodecCounters>, callbacks: MediaCallbacks, logger: Logger) {
+        self.counters = counters
+        self.callbacks = callbacks
+        self.logger = logger
+    }
+
+    /// Decodes one assembled frame; `failed` runs (on this queue) when the decoder refuses it.
+    func submit(_ frame: AssembledVideoFrame, failed: @escaping @Sendable () -> Void) {
+        queue.async { [self] in
+            if decoder == nil {
+                do { decoder = try VP8Decoder(threads: 1) } catch {
+                    logger.error("VP8 decoder: \(error)")
+                    return
+                }
+            }
+            guard let decoder else { return }
+            sequence += 1
+            do {
+                let picture = try decoder.decode(frame.data, timestamp: MediaTime.now(), sequence: sequence)
+                let now = MediaTime.now()
+                counters.withLock {
+                    $0.framesDecoded += 1
+                    if frame.isKeyframe { $0.keyframesDecoded += 1 }
+                    if $0.firstFrameDecodedAt == nil { $0.firstFrameDecodedAt = now }
+                }
+                callbacks.video?(picture)
+            } catch {
+                counters.withLock { $0.decodeErrors += 1 }
+                logger.debug("VP8 decode: \(error)")
+                failed()
+            }
+        }
+    }
+}
+
+/// Opus decoding (with FEC and concealment) on its own thread.
+final class AudioDecodeWorker: @unchecked Sendable {
+    private let queue = DispatchQueue(label: "videophone.audio-decode")
+    private let counters: Locked<CodecCounters>
+    private let callbacks: MediaCallbacks
+    private let logger: Logger
+    private var decoder: OpusDecoder?
+
+    init(counters: Locked<CodecCounters>, callbacks: MediaCallbacks, logger: Logger) {
+        self.counters = counters
+        self.callbacks = callbacks
+        self.logger = logger
+    }
+
+    func submit(_ playout: AudioPlayout) {
+        queue.async { [self] in
+            if decoder == nil {
+                do { decoder = try OpusDecoder(channels: 1) } catch {
+                    logger.error("Opus decoder: \(error)")
+                    return
+                }
+            }
+            guard let decoder else { return }
+            let now = MediaTime.now()
+            let frame: AudioFrame
+            do {
+                switch playout {
+                case .decode(let packet): frame = try decoder.decode(packet, timestamp: now)
+                case .decodeFEC(let next): frame = try decoder.decodeFEC(from: next, timestamp: now)
+                case .conceal: frame = try decoder.conceal(timestamp: now)
+                }
+            } catch {
+                logger.debug("Opus decode: \(error)")
+                frame = (try? decoder.conceal(timestamp: now)) ?? AudioFrame.silence(timestamp: now)
+            }
+            var sum = 0.0
+            for s in frame.samples { let v = Double(s) / 32768; sum += v * v }
+            let rms = frame.samples.isEmpty ? 0 : (sum / Double(frame.samples.count)).squareRoot()
+            counters.withLock {
+                $0.audioFramesDecoded += 1
+                $0.audioLevel = rms
+                // As W3C getStats totalAudioEnergy: level² × seconds.
+                $0.totalAudioEnergy += rms * rms * Double(frame.durationNanoseconds) / 1e9
+            }
+            callbacks.audio?(frame)
+        }
+    }
+}
