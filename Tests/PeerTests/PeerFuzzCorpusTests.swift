@@ -19,7 +19,7 @@ struct PeerFuzzCorpusTests {
             if outcome.decoded { decodedBy[outcome.parser, default: 0] += 1 }
         }
         // The seeds are real inputs: each parser they target must accept them.
-        #expect(decodedBy["sdp"] == 5)
+        #expect(decodedBy["sdp"] == 6)
         #expect((decodedBy["stun"] ?? 0) >= 3)
         #expect(decodedBy["candidate"] == 2)
         #expect(decodedBy["rtp"] == 1 && decodedBy["rtcp"] == 1 && decodedBy["vp8"] == 1)

@@ -81,6 +81,12 @@ struct SDPParser {
 
     mutating func finish() -> SDPSession? {
         flushMedia()
+        // Non-attribute lines in the order the serializer writes them (RFC 8866 §5), so that a
+        // parsed description survives serialize → parse unchanged (found by the fuzzer: "f=" before "i=").
+        if var s = session {
+            Self.stableSort(&s.otherLines) { $0.sessionSlot }
+            session = s
+        }
         return session
     }
 
@@ -217,13 +223,15 @@ struct SDPParser {
         var position: [String: Int] = [:]
         for (i, f) in m.formats.enumerated() where position[f] == nil { position[f] = i }
         let last = m.formats.count
-        func stableSort<T>(_ items: inout [T], key: (T) -> Int) {
-            items = items.enumerated()
-                .sorted { (key($0.element), $0.offset) < (key($1.element), $1.offset) }
-                .map(\.element)
-        }
+        stableSort(&m.otherLines) { $0.mediaSlot }
         stableSort(&m.rtpMaps) { position[String($0.payloadType)] ?? last }
         stableSort(&m.fmtps) { position[String($0.payloadType)] ?? last }
         stableSort(&m.rtcpFeedback) { position[$0.payload] ?? last }
+    }
+
+    static func stableSort<T>(_ items: inout [T], key: (T) -> Int) {
+        items = items.enumerated()
+            .sorted { (key($0.element), $0.offset) < (key($1.element), $1.offset) }
+            .map(\.element)
     }
 }

@@ -11,11 +11,11 @@ extension SDPSession {
         let o = origin
         out.append("o=\(o.username) \(o.sessionId) \(o.sessionVersion) \(o.netType) \(o.addressType) \(o.address)")
         out.append("s=\(sessionName)")
-        out += otherLines.filter { "iuep".contains($0.type) }.map(\.text)
+        out += otherLines.filter { $0.sessionSlot == 0 }.map(\.text)
         if let connection { out.append(connection.line) }
-        out += otherLines.filter { $0.type == "b" }.map(\.text)
+        out += otherLines.filter { $0.sessionSlot == 1 }.map(\.text)
         out.append("t=\(timing.start) \(timing.stop)")
-        out += otherLines.filter { !"iuepb".contains($0.type) }.map(\.text)
+        out += otherLines.filter { $0.sessionSlot == 2 }.map(\.text)
 
         if iceLite { out.append("a=ice-lite") }
         if let iceUfrag { out.append("a=ice-ufrag:\(iceUfrag)") }
@@ -36,9 +36,9 @@ extension SDPMedia {
     func appendLines(to out: inout [String]) {
         let portText = portCount.map { "\(port)/\($0)" } ?? "\(port)"
         out.append("m=" + ([kind.rawValue, portText, proto] + formats).joined(separator: " "))
-        out += otherLines.filter { $0.type == "i" }.map(\.text)
+        out += otherLines.filter { $0.mediaSlot == 0 }.map(\.text)
         if let connection { out.append(connection.line) }
-        out += otherLines.filter { $0.type != "i" }.map(\.text)
+        out += otherLines.filter { $0.mediaSlot == 1 }.map(\.text)
 
         // Unknown attributes such as a=rtcp:9 IN IP4 0.0.0.0 come first, where Chromium puts a=rtcp.
         out += otherAttributes.map(\.line)
@@ -80,4 +80,12 @@ extension SDPConnection {
 
 extension SDPLine {
     var text: String { "\(type)=\(value)" }
+}
+
+extension SDPLine {
+    /// Where RFC 8866 §5 puts a session-level line we keep as text: i= u= e= p= before c= (0),
+    /// b= after it (1), everything else (r= z= k= and unknown types) after t= (2).
+    var sessionSlot: Int { "iuep".contains(type) ? 0 : (type == "b" ? 1 : 2) }
+    /// In a media section: i= before c= (0), the rest after it (1).
+    var mediaSlot: Int { type == "i" ? 0 : 1 }
 }
