@@ -29,6 +29,7 @@ struct DevicesCheck: AsyncParsableCommand {
                 failures += report(result)
                 cameraFrame = cameraFrame ?? frame
             }
+            failures += report(await checkCameraUnplug())
         }
         if wanted.contains("display") { failures += report(await checkDisplay(remote: cameraFrame)) }
         if wanted.contains("audio") { failures += report(await checkAudio()) }
@@ -71,7 +72,9 @@ struct DevicesCheck: AsyncParsableCommand {
         let all = events.items
         let frames = all.compactMap(\.frame).dropFirst(2)  // the first frames may predate S_PARM
         let elapsed = Double((MediaTime.now().nanoseconds - started.nanoseconds)) / 1e9
-        if case .opened(let path, let fourcc, let size, let rate) = all.first {
+        // The previous check's capture thread may still be letting go of the device (EBUSY,
+        // then a retry): take the last `.opened`.
+        if case .opened(let path, let fourcc, let size, let rate) = all.last(where: { if case .opened = $0 { true } else { false } }) {
             result.notes["device"] = path
             result.notes["format"] = fourcc
             result.notes["size"] = size.description
@@ -89,6 +92,69 @@ struct DevicesCheck: AsyncParsableCommand {
         result.ok = last.width == 640 && last.height == 480 && monotonic && bars.matched == 8
         result.detail = "\(frames.count) frames \(last.width)x\(last.height), timestamps \(monotonic ? "increasing" : "NOT increasing"), \(bars.matched)/8 colour bars"
         return (result, last)
+    }
+
+    /// Unplugs the camera while it streams (vivid's Disconnect control unregisters its nodes,
+    /// like a USB camera pulled out), then plugs it back (module reload): the stream must report
+    /// the loss and deliver frames again by itself.
+    private func checkCameraUnplug() async -> CheckResult {
+        var result = CheckResult(check: "camera-unplug", ok: false, detail: "")
+        let camera = V4L2Camera(configuration: V4L2CameraConfiguration(width: 640, height: 480, forcedFormat: .yuyv),
+                                retryDelays: 0.25...1)
+        let events = Collector(camera.events())
+        defer { events.cancel() }
+        let started = await events.wait(seconds: 10, until: { $0.filter(\.isFrame).count >= 3 })
+        let opened = events.items.compactMap { if case .opened(let path, _, _, _) = $0 { path } else { nil } }
+        guard started, let path = opened.last else {
+            result.detail = "no frames before the unplug: " + events.items.map(\.summary).joined(separator: "; ")
+            return result
+        }
+        let vividDisconnect: UInt32 = 0x00F0_F000 + 65  // VIVID_CID_VIVID_BASE + 65 (drivers/media/test-drivers/vivid)
+        do { try V4L2Discovery.setControl(path: path, id: vividDisconnect, value: 0) } catch {
+            result.detail = "could not press vivid's Disconnect: \(error)"
+            return result
+        }
+        let unplugged = MediaTime.now()
+        guard await events.wait(seconds: 10, until: { $0.contains { if case .lost = $0 { true } else { false } } }) else {
+            result.detail = "unplug not reported: " + events.items.suffix(5).map(\.summary).joined(separator: "; ")
+            return result
+        }
+        result.figures["unplugReportedMs"] = Double(MediaTime.now().nanoseconds - unplugged.nanoseconds) / 1e6
+        // Plug it back: reload the driver once nothing holds the old device.
+        var reloaded = false
+        for _ in 0..<20 where !reloaded {
+            reloaded = shell("/sbin/rmmod vivid 2>/dev/null || /bin/rmmod vivid 2>/dev/null") == 0
+            if !reloaded { try? await Task.sleep(for: .milliseconds(100)) }
+        }
+        let plugged = MediaTime.now()
+        guard reloaded, shell("modprobe vivid node_types=0x1 n_devs=1") == 0 else {
+            result.detail = "could not reload vivid"
+            return result
+        }
+        let before = events.items.count
+        guard await events.wait(seconds: 15, until: { $0.dropFirst(before).filter(\.isFrame).count >= 3 }) else {
+            result.detail = "no frames after re-plug: " + events.items.suffix(5).map(\.summary).joined(separator: "; ")
+            return result
+        }
+        result.figures["replugToFramesMs"] = Double(MediaTime.now().nanoseconds - plugged.nanoseconds) / 1e6
+        result.figures["lostReports"] = Double(events.items.filter { if case .lost = $0 { true } else { false } }.count)
+        result.ok = true
+        result.detail = "loss reported, frames again after re-plug"
+        return result
+    }
+
+    /// Runs a busybox shell command. posix_spawn + waitpid rather than Foundation's Process,
+    /// whose exit notification needs a socket pair the minimal guest does not always give it.
+    private func shell(_ command: String) -> Int32 {
+        var pid: pid_t = 0
+        let arguments = ["/bin/sh", "-c", command]
+        var argv = arguments.map { strdup($0) } + [nil]
+        var environment = [strdup("PATH=/bin:/sbin:/usr/bin:/usr/sbin"), nil]
+        defer { argv.forEach { free($0) }; environment.forEach { free($0) } }
+        guard posix_spawn(&pid, "/bin/sh", nil, nil, &argv, &environment) == 0 else { return -1 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return (status & 0x7F) == 0 ? (status >> 8) & 0xFF : -1
     }
 
     // MARK: Display (virtio-gpu)

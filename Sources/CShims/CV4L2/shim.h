@@ -33,6 +33,8 @@ static const unsigned long vp_VIDIOC_G_PARM = VIDIOC_G_PARM;
 static const unsigned long vp_VIDIOC_S_PARM = VIDIOC_S_PARM;
 static const unsigned long vp_VIDIOC_ENUM_FRAMESIZES = VIDIOC_ENUM_FRAMESIZES;
 static const unsigned long vp_VIDIOC_ENUM_FRAMEINTERVALS = VIDIOC_ENUM_FRAMEINTERVALS;
+// Controls (e.g. vivid's "Disconnect" button, which the hardware tests use to unplug a camera).
+static const unsigned long vp_VIDIOC_S_CTRL = VIDIOC_S_CTRL;
 
 // V4L2_PIX_FMT_* are v4l2_fourcc('Y','U','Y','V') function-like macros: not importable.
 static const __u32 vp_V4L2_PIX_FMT_YUYV = V4L2_PIX_FMT_YUYV;

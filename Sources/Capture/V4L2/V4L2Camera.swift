@@ -81,6 +81,11 @@ public enum V4L2Discovery {
         return cameras().first { $0.card.localizedCaseInsensitiveContains(name) }?.path
     }
 
+    /// Sets a control on a device by path (tools and tests: vivid's Disconnect button).
+    public static func setControl(path: String, id: UInt32, value: Int32) throws {
+        try V4L2Device(path: path).setControl(id: id, value: value)
+    }
+
     private static func byIDLinks() -> [String: [String]] {
         var result: [String: [String]] = [:]
         for name in (try? FileManager.default.contentsOfDirectory(atPath: byIDDirectory)) ?? [] {

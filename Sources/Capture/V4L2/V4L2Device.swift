@@ -107,6 +107,12 @@ final class V4L2Device {
         return .discrete(discrete)
     }
 
+    /// Sets a control (VIDIOC_S_CTRL), e.g. a button control with value 0.
+    func setControl(id: UInt32, value: Int32) throws {
+        var control = v4l2_control(id: id, value: value)
+        try ioctl(vp_VIDIOC_S_CTRL, &control, "VIDIOC_S_CTRL")
+    }
+
     // MARK: Negotiation
 
     /// Sets the chosen format (the driver may adjust the size: we take what it answers) and
