@@ -25,6 +25,9 @@ struct AiortcInteropTests {
         var ourStats: PeerConnectionStats
         var theirStats: [String: Any]
         var theirSSRCs: [SDPMediaKind: UInt32]
+        var media: MediaStatistics
+        var framesDecoded: Int
+        var audioPeak: Int16
     }
 
     static func run(aiortcRole: String) async throws -> Outcome {
@@ -70,23 +73,28 @@ struct AiortcInteropTests {
         }
         #expect(pc.connectionState == .connected, "aiortc: \(aiortc.stderrTail)")
 
-        // Opus silence from us, 20 ms apart, while aiortc's tone and pattern come in.
-        let media = await pc.negotiatedMedia()
-        let opusPT = UInt8(media.first { $0.kind == .audio }?.payloadType ?? 111)
-        for seq in 0..<100 {
-            var packet: [UInt8] = [0x80, opusPT, UInt8(seq >> 8), UInt8(seq & 0xFF)]
-            packet += withUnsafeBytes(of: (UInt32(seq) * 960).bigEndian, Array.init)
-            packet += withUnsafeBytes(of: pc.localAudioSSRC.bigEndian, Array.init)
-            packet += [0xF8, 0xFF, 0xFE]
-            pc.sendRTP(packet)
-            try await Task.sleep(for: .milliseconds(20))
+        // Our MediaSession: the moving pattern (VP8) and a tone (Opus) for 3 s while aiortc's tone
+        // and pattern come in and are decoded here.
+        let session = MediaSession(peer: pc, configuration: MediaSessionConfiguration(width: 320, height: 240, startBitrate: 300_000))
+        let seen = MediaSessionTests.Received()
+        session.onVideoFrame = { _ in seen.frames.withLock { $0 += 1 } }
+        session.onAudioFrame = { frame in
+            let peak = frame.samples.map { $0 == .min ? .max : abs($0) }.max() ?? 0
+            seen.audioFrames.withLock { $0 += 1 }
+            seen.peak.withLock { $0 = max($0, peak) }
         }
+        session.start()
+        await MediaSessionTests.send(to: [session], seconds: 3)
         aiortc.send(["type": "stats"])
         let theirs = await aiortc.next(5) { $0["event"] as? String == "stats" } ?? [:]
-        return Outcome(ourStats: await pc.stats(), theirStats: theirs, theirSSRCs: theirSSRCs)
+        let mediaStats = await session.statistics()
+        session.stop()
+        return Outcome(ourStats: await pc.stats(), theirStats: theirs, theirSSRCs: theirSSRCs, media: mediaStats,
+                       framesDecoded: seen.frames.withLock { $0 }, audioPeak: seen.peak.withLock { $0 })
     }
 
-    @Test("aiortc as offerer and as answerer: ICE, DTLS, SRTP both ways", arguments: ["offerer", "answerer"])
+    @Test("aiortc as offerer and as answerer: ICE, DTLS, SRTP, two-way VP8 video and Opus audio decoded on both sides",
+          arguments: ["offerer", "answerer"])
     func call(aiortcRole: String) async throws {
         let outcome = try await Self.run(aiortcRole: aiortcRole)
         let ours = outcome.ourStats
@@ -104,6 +112,14 @@ struct AiortcInteropTests {
         #expect((audioIn?["packetsReceived"] as? Int ?? 0) > 50, "aiortc stats: \(outcome.theirStats)")
         let decoded = outcome.theirStats["decoded"] as? [String: Any]
         #expect((decoded?["audio"] as? Int ?? 0) > 20, "aiortc stats: \(outcome.theirStats)")
+        #expect((outcome.theirStats["audio_peak"] as? Int ?? 0) > 2000, "aiortc hears our tone: \(outcome.theirStats)")
+        // It decodes our video (3 s at 30 fps) ...
+        #expect((decoded?["video"] as? Int ?? 0) > 45, "aiortc stats: \(outcome.theirStats)")
+        #expect((outcome.theirStats["video_size"] as? [Int]) == [320, 240])
+        // ... and we decode its video (15 fps) and hear its tone.
+        print("aiortc \(aiortcRole): we decoded \(outcome.framesDecoded) frames, audio peak \(outcome.audioPeak); sent \(outcome.media.framesSent); it decoded \(decoded ?? [:]); first frame after \(outcome.media.firstFrameAfterMs ?? -1) ms")
+        #expect(outcome.framesDecoded > 20)
+        #expect(outcome.audioPeak > 2000)
     }
 
     @Test("aiortc killed mid-call: our side reports failed within 30 s (consent freshness, default timings)")

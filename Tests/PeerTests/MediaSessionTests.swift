@@ -65,6 +65,12 @@ struct MediaSessionTests {
 
     /// Sends 30 fps video and 20 ms tone frames from both sides for `seconds`.
     static func run(_ call: Call, seconds: Double) async {
+        await send(to: [call.offerer, call.answerer], seconds: seconds)
+        try? await Task.sleep(for: .milliseconds(600))  // let the last frames and retransmissions land
+    }
+
+    /// Feeds sessions 30 fps pictures and a 440 Hz tone in 20 ms frames, paced in real time.
+    static func send(to sessions: [MediaSession], seconds: Double) async {
         let start = MediaTime.now()
         let frames = Int(seconds * 30)
         async let video: Void = {
@@ -72,8 +78,7 @@ struct MediaSessionTests {
                 var picture = pictures[n % pictures.count]
                 picture.timestamp = start + UInt64(n) * 33_333_333
                 picture.sequence = UInt64(n)
-                call.offerer.send(video: picture)
-                call.answerer.send(video: picture)
+                for session in sessions { session.send(video: picture) }
                 try? await Task.sleep(for: .nanoseconds(Int64(start.nanoseconds + UInt64(n + 1) * 33_333_333) - Int64(MediaTime.now().nanoseconds)))
             }
         }()
@@ -81,13 +86,11 @@ struct MediaSessionTests {
             let tone = (0..<960).map { Int16(8000 * sin(2 * Double.pi * 440 * Double($0) / 48_000)) }
             for n in 0..<Int(seconds * 50) {
                 let frame = AudioFrame(samples: tone, timestamp: start + UInt64(n) * 20_000_000)
-                call.offerer.send(audio: frame)
-                call.answerer.send(audio: frame)
+                for session in sessions { session.send(audio: frame) }
                 try? await Task.sleep(for: .nanoseconds(Int64(start.nanoseconds + UInt64(n + 1) * 20_000_000) - Int64(MediaTime.now().nanoseconds)))
             }
         }()
         _ = await (video, audio)
-        try? await Task.sleep(for: .milliseconds(600))  // let the last frames and retransmissions land
     }
 
     static func close(_ call: Call) {

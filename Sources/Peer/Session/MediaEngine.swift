@@ -355,6 +355,7 @@ final class MediaEngine: @unchecked Sendable {
         if nextRate.map({ now >= $0 }) ?? true {
             nextRate = now + 1_000_000_000
             updateRates(now: now)
+            refreshNegotiation()  // a renegotiation may have changed payload types or extensions
         }
     }
 
