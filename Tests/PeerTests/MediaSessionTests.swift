@@ -15,6 +15,16 @@ struct MediaSessionTests {
         let frames = Mutex<Int>(0)
         let audioFrames = Mutex<Int>(0)
         let peak = Mutex<Int16>(0)
+        /// Longest time between two decoded frames (a freeze), and when the last one came.
+        let gap = Mutex<(last: MediaTime?, longest: UInt64)>((nil, 0))
+        func frameDecoded() {
+            frames.withLock { $0 += 1 }
+            let now = MediaTime.now()
+            gap.withLock { g in
+                if let last = g.last { g.longest = max(g.longest, now.nanoseconds - last.nanoseconds) }
+                g.last = now
+            }
+        }
     }
 
     struct Call {
@@ -38,7 +48,7 @@ struct MediaSessionTests {
                         answerer: MediaSession(peer: base.answerer, configuration: configuration),
                         network: base.network)
         for (session, seen) in [(call.offerer, call.atOfferer), (call.answerer, call.atAnswerer)] {
-            session.onVideoFrame = { _ in seen.frames.withLock { $0 += 1 } }
+            session.onVideoFrame = { _ in seen.frameDecoded() }
             session.onAudioFrame = { frame in
                 let peak = frame.samples.map { $0 == .min ? .max : abs($0) }.max() ?? 0
                 seen.audioFrames.withLock { $0 += 1 }
@@ -134,6 +144,9 @@ struct MediaSessionTests {
             #expect(percent >= 95, "\(name): \(decoded) of \(sender.framesSent)")
             #expect(receiver.nacksSent > 0 && sender.nacksReceived > 0)
             #expect(sender.packetsRetransmittedOut > 0 && receiver.packetsRetransmittedIn > 0)
+            let freeze = Double(seen.gap.withLock { $0.longest }) / 1e6
+            print("media \(name): longest gap between decoded frames \(String(format: "%.0f", freeze)) ms")
+            #expect(freeze < 500, "\(name): a freeze of \(freeze) ms")
             #expect(seen.peak.withLock { $0 } > 4000)
         }
         #expect(call.network.counters.dropped > 0)
