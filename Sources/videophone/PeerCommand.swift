@@ -1,15 +1,19 @@
 import ArgumentParser
+import Capture
 import Foundation
+import Media
 import Logging
 import NIOCore
 import NIOPosix
 import Peer
 import Signaling
 import SignalingCore
+import Synchronization
 
-/// `videophone peer`: our WebRTC endpoint in a room, for field checks and interop tests. Joins,
-/// answers every incoming call (or calls the first other member with --call), sends Opus silence,
-/// and prints JSON lines: joined, call, states, timing, stats.
+/// `videophone peer`: our WebRTC endpoint in a room, for field checks, interop tests and the media
+/// benchmark. Joins, answers every incoming call (or calls the first other member with --call),
+/// sends the synthetic camera (moving pattern, frame numbers stamped) and a tone through a
+/// MediaSession, decodes what arrives, and prints JSON lines: joined, call, states, timing, stats.
 struct PeerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peer",
@@ -17,7 +21,9 @@ struct PeerCommand: AsyncParsableCommand {
         discussion: """
         stdout: one JSON object per line: {"event":"joined"}, {"event":"call",...},
         {"event":"connectionState","state":...}, {"event":"timing",...} and every --stats-interval
-        {"event":"stats","connectionState":...,"srtpPacketsBySSRC":{SSRC:count},"rtcpPackets":N,...}.
+        {"event":"stats","connectionState":...,"srtpPacketsBySSRC":{SSRC:count},"rtcpPackets":N,
+        "videoFramesDecoded":N,"fpsIn":F,"fpsOut":F,"stamped":{...},"audioPeak":N,"totalAudioEnergy":F,
+        "media":{MediaStatistics},"cpuSeconds":F,"maxRSSKiB":N,...}.
         """
     )
 
@@ -33,6 +39,13 @@ struct PeerCommand: AsyncParsableCommand {
     @Option(help: "Directory holding the DTLS certificate (created once); default: in memory.")
     var stateDir: String?
     @Option(help: "Log level (trace, debug, info, notice, warning, error).") var logLevel: String = "info"
+    @Option(help: "Synthetic camera width.") var width: Int = 640
+    @Option(help: "Synthetic camera height.") var height: Int = 480
+    @Option(help: "Synthetic camera frames per second.") var fps: Int = 30
+    @Option(help: "Video start bitrate (bits per second).") var bitrate: Int = 600_000
+    @Option(help: "Video bitrate ceiling for bandwidth estimation (bits per second).") var maxBitrate: Int = 1_500_000
+    @Option(help: "Synthetic microphone tone (Hz).") var tone: Double = 440
+    @Flag(help: "Send nothing (receive and decode only).") var noMedia = false
 
     func run() async throws {
         guard let url = URL(string: server), url.host != nil else { throw ValidationError("invalid --server URL '\(server)'") }
@@ -51,7 +64,11 @@ struct PeerCommand: AsyncParsableCommand {
             configuration: SocketIOConfiguration(engine: EngineIOConfiguration(url: url, extraCAFile: caFile)),
             logger: logger)
         let bridge = PeerCallBridge(client: client, output: output, logger: logger, certificate: certificate,
-                                    relayOnly: relayOnly, loopbackOnly: loopbackOnly, placeCall: call)
+                                    relayOnly: relayOnly, loopbackOnly: loopbackOnly, placeCall: call,
+                                    media: MediaSessionConfiguration(width: width, height: height, fps: fps,
+                                                                     startBitrate: min(bitrate, maxBitrate),
+                                                                     maxBitrate: maxBitrate),
+                                    tone: tone, sendMedia: !noMedia)
 
         let events = Task { await bridge.run() }
         let membership = Task {
@@ -96,11 +113,20 @@ actor PeerCallBridge {
     let group = MultiThreadedEventLoopGroup.singleton
     var peer: PeerConnection?
     var remoteID: String?
-    var sender: Task<Void, Never>?
     var members: [String] = []
+    let mediaConfiguration: MediaSessionConfiguration
+    let tone: Double
+    let sendMedia: Bool
+    var session: MediaSession?
+    var pump: MediaPump?
+    var tally: ReceiveTally?
 
     init(client: SignalingClient, output: JSONLineWriter, logger: Logger, certificate: DTLSCertificate,
-         relayOnly: Bool, loopbackOnly: Bool, placeCall: Bool) {
+         relayOnly: Bool, loopbackOnly: Bool, placeCall: Bool, media: MediaSessionConfiguration, tone: Double,
+         sendMedia: Bool) {
+        mediaConfiguration = media
+        self.tone = tone
+        self.sendMedia = sendMedia
         self.client = client
         self.output = output
         self.logger = logger
@@ -149,9 +175,13 @@ actor PeerCallBridge {
             try await pc.setRemoteDescription(type: .offer, sdp: offer.sdp)
             let answer = try await pc.createAnswer()
             try await client.send(.negotiationDone(to: from, answer: SessionDescription(type: .answer, sdp: answer)))
+            session?.start()  // picks up changed payload types, SSRCs or extensions
+            output.write(["event": .string("renegotiated"), "role": .string("answerer")])
         case .negotiationFinal(let from, let answer):
             guard from == remoteID, let pc = peer else { return }
             try await pc.setRemoteDescription(type: .answer, sdp: answer.sdp)
+            session?.start()
+            output.write(["event": .string("renegotiated"), "role": .string("offerer")])
         case .iceCandidate(let from, let candidate):
             guard from == remoteID, let pc = peer else { return }
             if let text = candidate?.candidate, !text.isEmpty {
@@ -202,9 +232,20 @@ actor PeerCallBridge {
             let wire = candidate.map { IceCandidate(candidate: $0.serialize(), sdpMid: "0", sdpMLineIndex: 0) }
             Task { try? await client.send(.iceCandidate(to: remote, candidate: wire)) }
         }
+        // The media session starts on the loop the moment the call connects, so the first
+        // packets (the keyframe) are not missed.
+        let session = MediaSession(peer: pc, configuration: mediaConfiguration)
+        let tally = ReceiveTally()
+        session.onVideoFrame = { frame in tally.video(frame) }
+        session.onAudioFrame = { frame in tally.audio(frame) }
+        self.session = session
+        self.tally = tally
         pc.onConnectionStateChange = { [weak self] state in
             output.write(["event": .string("connectionState"), "state": .string(state.rawValue)])
-            if state == .connected { Task { await self?.connected() } }
+            if state == .connected {
+                session.start()
+                Task { await self?.connected() }
+            }
         }
         pc.onIceConnectionStateChange = { state in
             output.write(["event": .string("iceConnectionState"), "state": .string(state.rawValue)])
@@ -221,25 +262,13 @@ actor PeerCallBridge {
         if let ms = stats.iceConnectedAfterMs { timing["remote_description_to_ice_connected_ms"] = .number(ms.rounded()) }
         if let ms = stats.dtlsConnectedAfterMs { timing["remote_description_to_dtls_connected_ms"] = .number(ms.rounded()) }
         output.write(timing)
-        // Opus silence (RFC 7587; a 20 ms CELT frame of digital silence) until part 2 sends real media.
-        let media = await pc.negotiatedMedia()
-        guard sender == nil, let audio = media.first(where: { $0.kind == .audio && $0.localSends }),
-              let pt = audio.payloadType else { return }
-        let ssrc = pc.localAudioSSRC
-        sender = Task {
-            var seq = UInt16.random(in: 0...UInt16.max)
-            var timestamp = UInt32.random(in: 0...UInt32.max)
-            while !Task.isCancelled {
-                var packet: [UInt8] = [0x80, UInt8(pt & 0x7F), UInt8(seq >> 8), UInt8(seq & 0xFF)]
-                packet += withUnsafeBytes(of: timestamp.bigEndian, Array.init)
-                packet += withUnsafeBytes(of: ssrc.bigEndian, Array.init)
-                packet += [0xF8, 0xFF, 0xFE]
-                pc.sendRTP(packet)
-                seq &+= 1
-                timestamp &+= 960
-                try? await Task.sleep(for: .milliseconds(20))
-            }
-        }
+        guard sendMedia, pump == nil, let session else { return }
+        let pump = MediaPump(session: session, configuration: mediaConfiguration, tone: tone)
+        pump.start()
+        self.pump = pump
+        output.write(["event": .string("media"), "cameraStartNs": .number(Double(pump.cameraStart.nanoseconds)),
+                      "width": .number(Double(mediaConfiguration.width)), "height": .number(Double(mediaConfiguration.height)),
+                      "fps": .number(Double(mediaConfiguration.fps))])
     }
 
     func reportStats() async {
@@ -256,6 +285,33 @@ actor PeerCallBridge {
             "srtpErrors": .number(Double(s.srtpErrors)),
         ]
         if let profile = s.srtpProfile { line["srtpProfile"] = .string(profile.rawValue) }
+        if let session, let tally {
+            let m = await session.statistics()
+            let t = tally.snapshot()
+            line["videoFramesDecoded"] = .number(Double(m.framesReceived))
+            line["framesSent"] = .number(Double(m.framesSent))
+            line["fpsIn"] = .number(m.fpsIn)
+            line["fpsOut"] = .number(m.fpsOut)
+            line["audioPeak"] = .number(Double(t.audioPeak))
+            line["audioLevel"] = .number(m.audioLevel)
+            line["totalAudioEnergy"] = .number(m.totalAudioEnergy)
+            line["audioFramesDecoded"] = .number(Double(m.audioFramesReceived))
+            line["videoSize"] = .array([.number(Double(t.width)), .number(Double(t.height))])
+            line["stamped"] = .object(["distinct": .number(Double(t.stampedDistinct)),
+                                       "first": .number(Double(t.stampedFirst)), "last": .number(Double(t.stampedLast))])
+            line["latencySamples"] = .array(t.latencySamples.map { .array([.number(Double($0.number)), .number(Double($0.decodedAt))]) })
+            line["media"] = m.json
+            if let pump {
+                line["cameraStartNs"] = .number(Double(pump.cameraStart.nanoseconds))
+                line["synthesisCpuSeconds"] = .number(pump.synthesisCPUSeconds)
+            }
+        }
+        var usage = rusage()
+        getrusage(Int32(truncatingIfNeeded: RUSAGE_SELF.rawValue), &usage)
+        line["cpuSeconds"] = .number(Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+                                     + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6)
+        line["maxRSSKiB"] = .number(Double(usage.ru_maxrss))
+        line["monotonicNs"] = .number(Double(MediaTime.now().nanoseconds))
         if let pair = s.selectedPair {
             // "relay 127.0.0.1:49200 ↔ host 127.0.0.1:40000": the local candidate type comes first.
             line["selectedPair"] = .object(["description": .string(pair),
@@ -265,12 +321,153 @@ actor PeerCallBridge {
     }
 
     func hangUp(notify: Bool = true) async {
-        sender?.cancel()
-        sender = nil
+        pump?.stop()
+        pump = nil
+        session?.stop()
+        session = nil
         if notify, let remoteID { try? await client.send(.endCall(to: remoteID)) }
         peer?.close()
         peer = nil
         remoteID = nil
         output.write(["event": .string("ended")])
+    }
+}
+
+/// Feeds the synthetic camera and microphone into a session in real time on its own thread
+/// (frame drawing must not sit on the event loop or the concurrency pool).
+final class MediaPump: @unchecked Sendable {
+    let session: MediaSession
+    let configuration: MediaSessionConfiguration
+    let tone: Double
+    let cameraStart = MediaTime.now() + 10_000_000
+    private let stopped = Atomic<Bool>(false)
+    /// Thread CPU time spent drawing frames and tone (a real camera's cost is elsewhere: the
+    /// benchmark reports our endpoint with and without it).
+    private let synthesisNanoseconds = Atomic<UInt64>(0)
+    var synthesisCPUSeconds: Double { Double(synthesisNanoseconds.load(ordering: .relaxed)) / 1e9 }
+
+    init(session: MediaSession, configuration: MediaSessionConfiguration, tone: Double) {
+        self.session = session
+        self.configuration = configuration
+        self.tone = tone
+    }
+
+    func start() { Thread.detachNewThread { [self] in run() } }
+    func stop() { stopped.store(true, ordering: .relaxed) }
+
+    static func threadCPUNanoseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+
+    private func run() {
+        var camera = SyntheticCamera(configuration: .init(width: configuration.width, height: configuration.height,
+                                                          framesPerSecond: configuration.fps),
+                                     font: nil, start: cameraStart)
+        var microphone = SyntheticMicrophone(frequency: tone, amplitude: 0.5, channels: configuration.audioChannels,
+                                             start: cameraStart)
+        let period = MediaClock.framePeriodNanoseconds(framesPerSecond: configuration.fps)
+        var nextVideo = cameraStart
+        var nextAudio = cameraStart
+        while !stopped.load(ordering: .relaxed) {
+            let now = MediaTime.now()
+            if now >= nextAudio {
+                let cpu = Self.threadCPUNanoseconds()
+                let frame = microphone.nextFrame()
+                synthesisNanoseconds.add(Self.threadCPUNanoseconds() &- cpu, ordering: .relaxed)
+                session.send(audio: frame)
+                nextAudio = frame.timestamp + MediaClock.audioFrameNanoseconds
+            }
+            if now >= nextVideo {
+                let cpu = Self.threadCPUNanoseconds()
+                let frame = camera.nextFrame()
+                synthesisNanoseconds.add(Self.threadCPUNanoseconds() &- cpu, ordering: .relaxed)
+                session.send(video: frame)
+                nextVideo = frame.timestamp + period
+            }
+            let wake = min(nextVideo, nextAudio)
+            let current = MediaTime.now()
+            if wake > current {
+                var spec = timespec(tv_sec: Int((wake.nanoseconds - current.nanoseconds) / 1_000_000_000),
+                                    tv_nsec: Int((wake.nanoseconds - current.nanoseconds) % 1_000_000_000))
+                nanosleep(&spec, nil)
+            }
+        }
+    }
+}
+
+/// What arrived: decoded frames (with the stamped frame numbers of a synthetic camera), audio peak.
+final class ReceiveTally: Sendable {
+    struct Snapshot: Sendable {
+        var audioPeak: Int16 = 0
+        var width = 0
+        var height = 0
+        var stampedDistinct = 0
+        var stampedFirst: UInt32 = 0
+        var stampedLast: UInt32 = 0
+        var latencySamples: [(number: UInt32, decodedAt: UInt64)] = []
+    }
+    private struct State: Sendable {
+        var snapshot = Snapshot()
+        var lastStamp: UInt32?
+    }
+    private let state = Mutex(State())
+
+    func video(_ frame: VideoFrame) {
+        let now = MediaTime.now().nanoseconds
+        let number = SyntheticCamera.stampedFrameNumber(in: frame)
+        state.withLock { s in
+            s.snapshot.width = frame.width
+            s.snapshot.height = frame.height
+            // Numbers only count when they move forward (a browser's camera stamps nothing).
+            if s.lastStamp.map({ number > $0 && number - $0 < 1000 }) ?? true {
+                if s.lastStamp == nil { s.snapshot.stampedFirst = number }
+                s.snapshot.stampedDistinct += 1
+                s.snapshot.stampedLast = number
+                s.lastStamp = number
+                if s.snapshot.latencySamples.count < 200 { s.snapshot.latencySamples.append((number, now)) }
+            }
+        }
+    }
+
+    func audio(_ frame: AudioFrame) {
+        var peak: Int16 = 0
+        for sample in frame.samples { peak = max(peak, sample == .min ? .max : abs(sample)) }
+        state.withLock { $0.snapshot.audioPeak = max($0.snapshot.audioPeak, peak) }
+    }
+
+    /// The figures so far; latency samples are handed out once.
+    func snapshot() -> Snapshot {
+        state.withLock { s in
+            let out = s.snapshot
+            s.snapshot.latencySamples.removeAll(keepingCapacity: true)
+            return out
+        }
+    }
+}
+
+extension MediaStatistics {
+    var json: JSONValue {
+        var o: [String: JSONValue] = [
+            "framesSent": .number(Double(framesSent)), "framesReceived": .number(Double(framesReceived)),
+            "fpsIn": .number(fpsIn), "fpsOut": .number(fpsOut),
+            "videoBitrateIn": .number(videoBitrateIn.rounded()), "videoBitrateOut": .number(videoBitrateOut.rounded()),
+            "audioPacketsIn": .number(Double(audioPacketsIn)), "audioPacketsOut": .number(Double(audioPacketsOut)),
+            "lossFraction": .number(lossFraction), "jitter": .number(jitter),
+            "nacksSent": .number(Double(nacksSent)), "nacksReceived": .number(Double(nacksReceived)),
+            "plisSent": .number(Double(plisSent)), "plisReceived": .number(Double(plisReceived)),
+            "framesDropped": .number(Double(framesDropped)), "framesEncoderDropped": .number(Double(framesEncoderDropped)),
+            "estimatedBandwidth": .number(Double(estimatedBandwidth)), "targetBitrate": .number(Double(targetBitrate)),
+            "audioLevel": .number(audioLevel), "totalAudioEnergy": .number(totalAudioEnergy),
+            "audioFramesReceived": .number(Double(audioFramesReceived)), "audioConcealed": .number(Double(audioConcealed)),
+            "packetsRetransmittedIn": .number(Double(packetsRetransmittedIn)),
+            "packetsRetransmittedOut": .number(Double(packetsRetransmittedOut)),
+            "keyframesSent": .number(Double(keyframesSent)), "keyframesReceived": .number(Double(keyframesReceived)),
+        ]
+        if let rtt = roundTripTime { o["roundTripTime"] = .number(rtt) }
+        if let ms = firstFrameAfterMs { o["firstFrameAfterMs"] = .number(ms.rounded()) }
+        if let lag = videoLagSeconds { o["videoLagSeconds"] = .number(lag) }
+        return .object(o)
     }
 }

@@ -4,7 +4,7 @@
 Run it inside a fresh network namespace so that every packet stays on loopback:
 
     unshare -n -- .venv/bin/python Tests/Interop/browser_peer.py --server-binary PATH \
-        --endpoint-binary PATH [--relay] [--min-packets 100] [--min-frames 0]
+        --endpoint-binary PATH [--relay] [--min-packets 100] [--min-frames 0] [--call] [--media --hold 6]
 
 It brings `lo` up, starts videophone-server on 127.0.0.1 (port 0) and, with --relay, coturn; then our
 endpoint (`videophone peer --server URL --room r --name appliance`, relay-only ICE with --relay),
@@ -13,6 +13,12 @@ clicks Call. It waits until the page reports connectionState 'connected' and our
 DTLS connected and at least --min-packets SRTP packets decrypted from each SSRC the browser's offer
 announced for audio and video, plus RTCP. With --min-frames it also waits until our endpoint has
 decoded that many video frames and the page's inbound video framesDecoded reaches the same.
+With --call our endpoint places the call (`videophone peer --call`) and the page answers on its own
+(`?autoanswer=1`). With --media (and --hold SECONDS) it also judges the media over the hold window:
+Chromium's inbound video framesDecoded must rise at --min-fps or more and its inbound audio carry
+energy (our tone); our endpoint must decode at least --min-decoded-fraction of the frames Chromium's
+outbound-rtp reports sent over the same window (our decoded count is interpolated at the page's
+sample times plus 150 ms for transit: both use CLOCK_MONOTONIC) and hear its beep (audio energy).
 Prints one JSON line (verdict, timings, both sides' figures) and exits 0 (ok) or 1. Everything it
 starts is stopped in `finally`.
 """
@@ -36,6 +42,39 @@ from browser_call import (STATS_JS, on_sigterm, start_browser, stun_binding_ok, 
 from selenium.webdriver.common.by import By  # noqa: E402
 
 CALL_TIMEOUT = 30.0
+# browser_call.py's STATS_JS plus the media figures this driver judges (W3C webrtc-stats names).
+MEDIA_STATS_JS = r"""
+const done = arguments[arguments.length - 1];
+const pc = window.vp && window.vp.pc;
+if (!pc) { done(null); return; }
+pc.getStats().then((stats) => {
+  const out = {now: performance.timeOrigin + performance.now()};
+  stats.forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video') out.videoIn = {
+      framesDecoded: r.framesDecoded || 0, framesReceived: r.framesReceived || 0, framesDropped: r.framesDropped || 0,
+      framesPerSecond: r.framesPerSecond, freezeCount: r.freezeCount, totalFreezesDuration: r.totalFreezesDuration,
+      nackCount: r.nackCount, pliCount: r.pliCount, firCount: r.firCount, packetsLost: r.packetsLost,
+      packetsReceived: r.packetsReceived, frameWidth: r.frameWidth, frameHeight: r.frameHeight,
+      jitterBufferDelay: r.jitterBufferDelay, jitterBufferEmittedCount: r.jitterBufferEmittedCount,
+      keyFramesDecoded: r.keyFramesDecoded, timestamp: r.timestamp};
+    if (r.type === 'inbound-rtp' && r.kind === 'audio') out.audioIn = {
+      audioLevel: r.audioLevel, totalAudioEnergy: r.totalAudioEnergy, totalSamplesDuration: r.totalSamplesDuration,
+      packetsReceived: r.packetsReceived, packetsLost: r.packetsLost, concealedSamples: r.concealedSamples,
+      totalSamplesReceived: r.totalSamplesReceived, timestamp: r.timestamp};
+    if (r.type === 'outbound-rtp' && r.kind === 'video') out.videoOut = {
+      framesEncoded: r.framesEncoded || 0, framesSent: r.framesSent || 0, framesPerSecond: r.framesPerSecond,
+      targetBitrate: r.targetBitrate, nackCount: r.nackCount, pliCount: r.pliCount, keyFramesEncoded: r.keyFramesEncoded,
+      retransmittedPacketsSent: r.retransmittedPacketsSent, qualityLimitationReason: r.qualityLimitationReason,
+      frameWidth: r.frameWidth, frameHeight: r.frameHeight, timestamp: r.timestamp};
+    if (r.type === 'outbound-rtp' && r.kind === 'audio') out.audioOut = {packetsSent: r.packetsSent};
+    if (r.type === 'remote-inbound-rtp' && r.kind === 'video') out.videoRemoteIn = {
+      roundTripTime: r.roundTripTime, fractionLost: r.fractionLost, packetsLost: r.packetsLost, jitter: r.jitter};
+    if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded')
+      out.availableOutgoingBitrate = r.availableOutgoingBitrate;
+  });
+  done(out);
+}).catch((e) => done({error: String(e)}));
+"""
 OFFER_SSRCS_JS = r"""
 const pc = window.vp && window.vp.pc;
 if (!pc || !pc.localDescription) return null;
@@ -57,6 +96,7 @@ class Endpoint:
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.PIPE, text=True)
         self.latest = {}
         self.events = []
+        self.history = []  # (monotonicNs, videoFramesDecoded) from every stats line
         self.lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -68,12 +108,97 @@ class Endpoint:
                 continue
             with self.lock:
                 self.latest[msg.get("event")] = msg
+                if msg.get("event") == "stats" and "monotonicNs" in msg:
+                    self.history.append((msg["monotonicNs"], msg.get("videoFramesDecoded") or 0))
                 if msg.get("event") != "stats":
                     self.events.append(msg)
 
     def get(self, name):
         with self.lock:
             return self.latest.get(name)
+
+    def decoded_at(self, t_ns):
+        """Our decoded-frame count at monotonic time t_ns, interpolated between stats lines."""
+        with self.lock:
+            h = list(self.history)
+        before = [p for p in h if p[0] <= t_ns]
+        after = [p for p in h if p[0] >= t_ns]
+        if not before or not after:
+            return None
+        (t0, v0), (t1, v1) = before[-1], after[0]
+        return v0 if t1 == t0 else v0 + (v1 - v0) * (t_ns - t0) / (t1 - t0)
+
+
+def judge_media(args, m0, m1, t0, t1, endpoint):
+    """The Done-when figures over [t0, t1]; failures lists what missed its threshold."""
+    out, failures = {}, []
+    vin0, vin1 = (m0 or {}).get("videoIn") or {}, (m1 or {}).get("videoIn") or {}
+    seconds = ((vin1.get("timestamp") or 0) - (vin0.get("timestamp") or 0)) / 1000 or (t1 - t0) / 1e9
+    out["window_s"] = round(seconds, 3)
+    out["chromium_decode_fps"] = round((vin1.get("framesDecoded", 0) - vin0.get("framesDecoded", 0)) / seconds, 2)
+    out["chromium_video_in"] = vin1
+    ain0, ain1 = (m0 or {}).get("audioIn") or {}, (m1 or {}).get("audioIn") or {}
+    out["chromium_audio_level"] = ain1.get("audioLevel")
+    out["chromium_audio_energy_window"] = round((ain1.get("totalAudioEnergy") or 0) - (ain0.get("totalAudioEnergy") or 0), 6)
+    vout0, vout1 = (m0 or {}).get("videoOut") or {}, (m1 or {}).get("videoOut") or {}
+    sent = vout1.get("framesSent", 0) - vout0.get("framesSent", 0)
+    encoded = vout1.get("framesEncoded", 0) - vout0.get("framesEncoded", 0)
+    transit = 150_000_000
+    d0, d1 = endpoint.decoded_at(t0 + transit), endpoint.decoded_at(t1 + transit)
+    ours = None if d0 is None or d1 is None else d1 - d0
+    out.update({"chromium_frames_sent": sent, "chromium_frames_encoded": encoded, "chromium_video_out": vout1,
+                "chromium_remote_inbound": (m1 or {}).get("videoRemoteIn"),
+                "ours_decoded": None if ours is None else round(ours, 1),
+                "ours_decoded_fraction": None if ours is None or not sent else round(ours / sent, 4)})
+    ep = endpoint.get("stats") or {}
+    out["ours_audio_energy"] = ep.get("totalAudioEnergy")
+    out["ours_audio_peak"] = ep.get("audioPeak")
+    out["ours_fps_in"] = ep.get("fpsIn")
+    out["ours_fps_out"] = ep.get("fpsOut")
+    out["ours_first_frame_ms"] = (ep.get("media") or {}).get("firstFrameAfterMs")
+    out["ours_media"] = ep.get("media")
+    if out["chromium_decode_fps"] < args.min_fps:
+        failures.append(f"Chromium decoded our video at {out['chromium_decode_fps']} fps (< {args.min_fps})")
+    if not (out["chromium_audio_energy_window"] > 1e-4 and (out["chromium_audio_level"] or 0) > 0.01):
+        failures.append(f"Chromium hears no energy in our audio (level {out['chromium_audio_level']}, "
+                        f"energy {out['chromium_audio_energy_window']})")
+    if sent < 10 or out["ours_decoded_fraction"] is None or out["ours_decoded_fraction"] < args.min_decoded_fraction:
+        failures.append(f"we decoded {out['ours_decoded']} of {sent} frames Chromium sent (< {args.min_decoded_fraction:.0%})")
+    if not ((ep.get("totalAudioEnergy") or 0) > 1e-3 and (ep.get("audioPeak") or 0) > 1000):
+        failures.append(f"we hear no beep (energy {ep.get('totalAudioEnergy')}, peak {ep.get('audioPeak')})")
+    out["failures"] = failures
+    return out
+
+
+RENEGOTIATE_JS = {
+    "ice-restart": "window.vp.pc.restartIce(); return true;",
+    "remove-video": """const pc = window.vp.pc; const s = pc.getSenders().find(s => s.track && s.track.kind === 'video');
+if (!s) return false; pc.removeTrack(s); return true;""",
+    "add-video": """const pc = window.vp.pc; const s = pc.getSenders().find(s => s.track && s.track.kind === 'video');
+if (!s) return false; const stream = new MediaStream([s.track]); pc.addTrack(s.track.clone(), stream); return true;""",
+}
+
+
+def renegotiate(page, endpoint, how, result):
+    """Make the page renegotiate through peer:nego:needed and wait for our endpoint to answer it and
+    for media to keep flowing (our video still decoded by the page, audio still arriving here)."""
+    before = page.execute_async_script(MEDIA_STATS_JS) or {}
+    decoded_before = ((before.get("videoIn") or {}).get("framesDecoded") or 0)
+    ours_before = (endpoint.get("stats") or {}).get("audioFramesDecoded") or 0
+    if not page.execute_script(RENEGOTIATE_JS[how]):
+        raise RuntimeError(f"the page could not {how}")
+
+    def renegotiated():
+        return any(e.get("event") == "renegotiated" for e in endpoint.events)
+    wait_for(f"our endpoint to answer the page's renegotiation ({how})", renegotiated, 15)
+    def flowing():
+        now = page.execute_async_script(MEDIA_STATS_JS) or {}
+        ours = (endpoint.get("stats") or {}).get("audioFramesDecoded") or 0
+        return (page.execute_script("return window.vp.pc.signalingState") == "stable"
+                and ((now.get("videoIn") or {}).get("framesDecoded") or 0) > decoded_before + 30
+                and ours > ours_before + 50)
+    wait_for("media to go on after the renegotiation", flowing, 15)
+    result["renegotiated"] = how
 
 
 def main():
@@ -84,10 +209,17 @@ def main():
     ap.add_argument("--min-packets", type=int, default=100)
     ap.add_argument("--min-frames", type=int, default=0)
     ap.add_argument("--hold", type=float, default=0.0, help="seconds to keep the call up once it passed")
+    ap.add_argument("--call", action="store_true", help="our endpoint places the call; the page auto-answers")
+    ap.add_argument("--media", action="store_true", help="judge the media over the --hold window")
+    ap.add_argument("--min-fps", type=float, default=25.0, help="with --media: Chromium's decode rate of our video")
+    ap.add_argument("--min-decoded-fraction", type=float, default=0.95,
+                    help="with --media: share of Chromium's sent frames we decode")
+    ap.add_argument("--renegotiate", choices=["ice-restart", "remove-video", "add-video"],
+                    help="after the call is up, make the page renegotiate (peer:nego:needed) and check media goes on")
     ap.add_argument("--keep-logs", action="store_true")
     args = ap.parse_args()
 
-    result = {"ok": False, "mode": "relay" if args.relay else "direct"}
+    result = {"ok": False, "mode": "relay" if args.relay else "direct", "caller": "endpoint" if args.call else "page"}
     work = tempfile.mkdtemp(prefix="vp-browser-peer-")
     procs, drivers, endpoint = [], [], None
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
@@ -133,6 +265,8 @@ def main():
                          "--stats-interval", "0.5", "--loopback-only"]
         if args.relay:
             endpoint_argv.append("--relay-only")
+        if args.call:
+            endpoint_argv.append("--call")
         endpoint = Endpoint(endpoint_argv, os.path.join(work, "endpoint.log"))
         def endpoint_joined():
             if endpoint.proc.poll() is not None:
@@ -146,11 +280,15 @@ def main():
         drivers.append(start_browser(profile))
         bob = drivers[0]
         # Relay-only is our side's policy; the page keeps its host candidates (coturn relays to them).
-        bob.get(f"{base}?room=r&name=bob&autojoin=1")
-        wait_for("bob to join and see the appliance",
-                 lambda: bob.execute_script("return !!(window.vp && window.vp.state.me)")
-                 and bob.find_element(By.ID, "callButton").is_enabled(), 10)
-        bob.find_element(By.ID, "callButton").click()
+        if args.call:
+            # Our endpoint calls as soon as the page joins; the page answers by itself.
+            bob.get(f"{base}?room=r&name=bob&autojoin=1&autoanswer=1")
+        else:
+            bob.get(f"{base}?room=r&name=bob&autojoin=1")
+            wait_for("bob to join and see the appliance",
+                     lambda: bob.execute_script("return !!(window.vp && window.vp.state.me)")
+                     and bob.find_element(By.ID, "callButton").is_enabled(), 10)
+            bob.find_element(By.ID, "callButton").click()
         clicked = time.monotonic()
 
         def passed():
@@ -183,10 +321,18 @@ def main():
         for e in endpoint.events:
             if e.get("event") == "timing":
                 result["timings"].update({k: v for k, v in e.items() if k != "event"})
+        if args.renegotiate:
+            renegotiate(bob, endpoint, args.renegotiate, result)
         if args.hold:
+            m0, t0 = bob.execute_async_script(MEDIA_STATS_JS), time.monotonic_ns()
             time.sleep(args.hold)
+            m1, t1 = bob.execute_async_script(MEDIA_STATS_JS), time.monotonic_ns()
+            time.sleep(0.7)  # two more stats lines from our endpoint, past t1 + transit
             result["page_after_hold"] = bob.execute_async_script(STATS_JS)
             result["endpoint_after_hold"] = endpoint.get("stats")
+            result["media"] = judge_media(args, m0, m1, t0, t1, endpoint)
+            if args.media and result["media"]["failures"]:
+                raise RuntimeError("media: " + "; ".join(result["media"]["failures"]))
         result["ok"] = True
     except Exception as e:
         result["error"] = f"{type(e).__name__}: {e}".strip()
