@@ -39,6 +39,8 @@ struct VideophonedCommand: AsyncParsableCommand {
     @Option(name: .long, help: "admin.device_id on the server's device channel.") var deviceId: String?
     @Option(name: .long, help: "control.socket path (empty = none).") var controlSocket: String?
     @Option(name: .long, help: "log.level: trace, debug, info, notice, warning, error.") var logLevel: String?
+    @Flag(name: .long, help: "ice.loopback_only: gather loopback addresses only (tests, demos).") var loopbackOnly = false
+    @Flag(name: .long, help: "camera.keep_warm: keep camera and microphone open while idle.") var keepWarm = false
 
     @Option(name: .long, help: ArgumentHelp("Test only: rewrite the remote configuration in DIR forever (crash-safety test).",
                                              visibility: .hidden))
@@ -77,10 +79,13 @@ struct VideophonedCommand: AsyncParsableCommand {
         set("admin.device_id", deviceId)
         set("control.socket", controlSocket)
         set("log.level", logLevel)
+        if loopbackOnly { v["ice.loopback_only"] = .bool(true) }
+        if keepWarm { v["camera.keep_warm"] = .bool(true) }
         return v
     }
 
     func run() async throws {
+        let launched = ContinuousClock.now
         if let dir = stressRemoteStore { try Self.stressRemoteStore(dir) }
         let loaded: ConfigLoader.Loaded
         switch ConfigLoader.load(path: config, flags: flagLayer) {
@@ -112,33 +117,74 @@ struct VideophonedCommand: AsyncParsableCommand {
             return
         }
 
+        signal(SIGPIPE, SIG_IGN)
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = Logger.Level(rawValue: d.config.log.level) ?? .info
             return h
         }
         let logger = Logger(label: "videophoned")
+        // The summary is redacted (TURN credentials never reach the journal).
         logger.info("configuration", metadata: ["source": "\(source)", "remoteVersion": "\(loaded.remoteVersion)",
                                                 "room": "\(d.config.signaling.room)", "server": "\(d.config.signaling.url)"])
-        print(d.config.summary, terminator: "")
+        logger.debug("effective configuration:\n\(d.config.summary)")
 
-        // Placeholder until signaling and media are wired: the call controller runs, systemd is told we
-        // are ready, the watchdog is fed, and SIGTERM/SIGINT stop the daemon cleanly.
         let termination = Termination()   // before READY: a SIGTERM right after start-up must stop us cleanly
-        let notifier = SystemdNotifier()
-        let controller = CallController(settings: CallSettings(d.config), logger: Logger(label: "videophone.call"))
-        await controller.start()
-        notifier.notify(.ready, .status("Waiting for signaling (not wired yet)"))
-        let watchdog = Task { await notifier.runWatchdog() }
-        let effects = Task {
-            for await effect in controller.effects { logger.debug("effect", metadata: ["effect": "\(effect)"]) }
+        let remote = RemoteConfigManager(layers: loaded.layers, store: RemoteConfigStore(directory: d.config.state.dir),
+                                         logger: Logger(label: "videophone.remote-config"))
+        let daemon: ApplianceDaemon
+        do {
+            daemon = try ApplianceDaemon(config: d.config, remote: remote, logger: logger)
+            try await daemon.start()
+        } catch {
+            logger.critical("cannot start", metadata: ["reason": "\(error)"])
+            throw ExitCode(1)
         }
+        let buttons = Self.startButtons(d.config, daemon: daemon, logger: logger)
+        let readyMs = CallMediaLink.milliseconds(ContinuousClock.now - launched)
+        logger.notice("ready", metadata: ["startupMs": "\(Int(readyMs))"])
+        let line = "{\"event\":\"ready\",\"startupMs\":\(Int(readyMs.rounded()))}"
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
         await termination.wait()
-        notifier.notify(.stopping)
-        watchdog.cancel()
-        await controller.stop()
-        _ = await effects.value
-        logger.info("stopped")
+        buttons?.cancel()
+        await daemon.stop()
+    }
+
+    /// evdev buttons (configured devices) mapped onto the call machine's actions.
+    static func startButtons(_ c: ApplianceConfig, daemon: ApplianceDaemon, logger: Logger) -> Task<Void, Never>? {
+        guard !c.buttons.devices.isEmpty else { return nil }
+        var entries = ["call": c.buttons.keys.call, "accept": c.buttons.keys.accept, "end": c.buttons.keys.end,
+                       "mute": c.buttons.keys.mute, "camera": c.buttons.keys.camera]
+        for (i, key) in c.buttons.keys.speedDial.enumerated() where i < c.speedDial.rooms.count {
+            entries["speed_dial_\(i + 1)"] = key
+        }
+        if !c.buttons.singleButton.isEmpty { entries = ["single": c.buttons.singleButton] }
+        let map: KeyMap
+        do { map = try KeyMap.parse(entries) } catch {
+            logger.error("buttons disabled", metadata: ["reason": "\(error)"])
+            return nil
+        }
+        let buttons = EvdevButtons(configuration: ButtonsConfiguration(devices: c.buttons.devices, grab: c.buttons.grab, keyMap: map))
+        return Task {
+            for await event in buttons.actions() {
+                logger.info("button", metadata: ["action": "\(event.action)", "device": "\(event.device)"])
+                _ = await daemon.controller.press(event.action.applianceAction)
+            }
+        }
+    }
+}
+
+extension ButtonAction {
+    var applianceAction: ApplianceAction {
+        switch self {
+        case .call: .call
+        case .accept: .accept
+        case .end: .end
+        case .mute: .mute
+        case .camera: .cameraToggle
+        case .speedDial(let n): .speedDial(n)
+        case .single: .single
+        }
     }
 }
 

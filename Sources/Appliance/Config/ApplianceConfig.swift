@@ -59,6 +59,9 @@ public struct ApplianceConfig: Sendable, Equatable {
         public var device = "headless"
         /// Where headless snapshots are written; empty = none.
         public var snapshotDir = ""
+        /// Size of the headless screen (a KMS screen uses the display's preferred mode).
+        public var width = 800
+        public var height = 480
         public init() {}
     }
 
@@ -114,6 +117,8 @@ public struct ApplianceConfig: Sendable, Equatable {
         public var turnPassword = ""
         /// Also ask the signaling server for ICE servers (`/api/ice-servers`, time-limited TURN credentials).
         public var fromServer = true
+        /// Gather loopback addresses only (tests and demos on one machine; never on a real board).
+        public var loopbackOnly = false
         public init() {}
     }
 

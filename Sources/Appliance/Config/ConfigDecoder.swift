@@ -52,6 +52,8 @@ extension ApplianceConfig {
             d == "headless" || d.hasPrefix("/dev/dri/") ? nil : "expected \"headless\" or a DRM device such as \"/dev/dri/card0\""
         }
         c.screen.snapshotDir = r.string("screen.snapshot_dir", c.screen.snapshotDir, check: ConfigReader.absolutePathOrEmpty)
+        c.screen.width = r.integer("screen.width", c.screen.width, 160...3840)
+        c.screen.height = r.integer("screen.height", c.screen.height, 120...2160)
 
         c.buttons.devices = r.strings("buttons.devices", c.buttons.devices) { d in
             d.hasPrefix("/dev/input/") ? nil : "expected device paths under /dev/input/"
@@ -91,6 +93,7 @@ extension ApplianceConfig {
         c.ice.turnUsername = r.string("ice.turn_username", c.ice.turnUsername)
         c.ice.turnPassword = r.string("ice.turn_password", c.ice.turnPassword)
         c.ice.fromServer = r.bool("ice.from_server", c.ice.fromServer)
+        c.ice.loopbackOnly = r.bool("ice.loopback_only", c.ice.loopbackOnly)
         if !c.ice.turnURLs.isEmpty && (c.ice.turnUsername.isEmpty || c.ice.turnPassword.isEmpty) && !c.ice.fromServer {
             r.problem("ice.turn_urls", "TURN servers need ice.turn_username and ice.turn_password (or ice.from_server = true)")
         }

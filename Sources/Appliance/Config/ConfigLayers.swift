@@ -126,6 +126,7 @@ extension ApplianceConfig {
             "camera.fps": .integer(camera.fps), "camera.keep_warm": .bool(camera.keepWarm),
             "microphone.device": s(microphone.device), "speaker.device": s(speaker.device),
             "screen.device": s(screen.device), "screen.snapshot_dir": s(screen.snapshotDir),
+            "screen.width": .integer(screen.width), "screen.height": .integer(screen.height),
             "buttons.devices": a(buttons.devices), "buttons.grab": .bool(buttons.grab),
             "buttons.keys.call": s(buttons.keys.call), "buttons.keys.accept": s(buttons.keys.accept),
             "buttons.keys.end": s(buttons.keys.end), "buttons.keys.mute": s(buttons.keys.mute),
@@ -136,7 +137,7 @@ extension ApplianceConfig {
             "state.dir": s(state.dir),
             "ice.stun_urls": a(ice.stunURLs), "ice.turn_urls": a(ice.turnURLs),
             "ice.turn_username": s(ice.turnUsername), "ice.turn_password": s(ice.turnPassword),
-            "ice.from_server": .bool(ice.fromServer),
+            "ice.from_server": .bool(ice.fromServer), "ice.loopback_only": .bool(ice.loopbackOnly),
             "control.socket": s(control.socket), "control.group": s(control.group),
             "log.level": s(log.level),
         ]

@@ -1,0 +1,407 @@
+// The appliance at run time: signaling (the seed's Socket.IO room flow) in, the call machine in the
+// middle, and its effects carried out on the real parts: the peer connection and media session of a
+// call, camera and microphone (opened only for calls), the screen, the speaker, the device channel of
+// remote configuration, systemd notifications and the control socket.
+import Foundation
+import Logging
+import Media
+import Peer
+import Signaling
+import SignalingCore
+
+public actor ApplianceDaemon {
+    public private(set) var config: ApplianceConfig
+    private let remote: RemoteConfigManager
+    private let certificate: DTLSCertificate
+    private let logger: Logger
+    private let notifier: SystemdNotifier
+    public let signaling: SignalingClient
+    public let controller: CallController
+    public let screen: ScreenOutput
+    public let devices: LocalDevices
+    public let audio: AudioOutput
+    private var control: ControlSocketServer?
+    private var link: CallMediaLink?
+    private var nextLinkID = 0
+    private var callT0: ContinuousClock.Instant?
+    private let mediaEvents: AsyncStream<(Int, MediaLinkEvent)>
+    private let mediaContinuation: AsyncStream<(Int, MediaLinkEvent)>.Continuation
+    private var tasks: [Task<Void, Never>] = []
+    private var snapshotCounter = 0
+    /// Figures of the last call (kept after it ends, for `status` and the demo's summary).
+    private var lastCall: [String: JSONValue] = [:]
+    private var remoteResults: [String: JSONValue] = [:]
+
+    public init(config: ApplianceConfig, remote: RemoteConfigManager,
+                notifier: SystemdNotifier = SystemdNotifier(), logger: Logger) throws {
+        self.config = config
+        self.remote = remote
+        certificate = try Self.loadCertificate(stateDir: config.state.dir, logger: logger)
+        self.notifier = notifier
+        self.logger = logger
+        let url = URL(string: config.signaling.url)!   // checked by the configuration decoder
+        signaling = SignalingClient(
+            configuration: SocketIOConfiguration(engine: EngineIOConfiguration(
+                url: url, extraCAFile: config.signaling.caFile.isEmpty ? nil : config.signaling.caFile)),
+            logger: Logger(label: "videophone.signaling"))
+        controller = CallController(settings: CallSettings(config), logger: Logger(label: "videophone.call"))
+        let kind: ScreenOutput.Kind = config.screen.device == "headless"
+            ? .headless(width: config.screen.width, height: config.screen.height) : .kms(card: config.screen.device)
+        screen = try ScreenOutput(kind: kind, logger: Logger(label: "videophone.screen"))
+        devices = LocalDevices(camera: config.camera, microphone: config.microphone, screen: screen,
+                               logger: Logger(label: "videophone.devices"))
+        audio = AudioOutput(device: config.speaker.device, logger: Logger(label: "videophone.speaker"))
+        (mediaEvents, mediaContinuation) = AsyncStream.makeStream(of: (Int, MediaLinkEvent).self)
+    }
+
+    /// The DTLS identity lives in state.dir and is made once: a call never waits for key generation.
+    static func loadCertificate(stateDir: String, logger: Logger) throws -> DTLSCertificate {
+        do {
+            try FileManager.default.createDirectory(atPath: stateDir, withIntermediateDirectories: true)
+            return try DTLSCertificate.loadOrCreate(directory: stateDir)
+        } catch {
+            logger.error("cannot keep the DTLS certificate in state.dir; using one for this run only",
+                         metadata: ["dir": "\(stateDir)", "reason": "\(error)"])
+            // Generation at start-up, never at call time.
+            return try DTLSCertificate.generate()
+        }
+    }
+
+    // MARK: Life cycle
+
+    /// Starts everything; returns once the daemon is running (READY has been sent).
+    public func start() async throws {
+        let controller = self.controller
+        tasks.append(Task { for await effect in controller.effects { await self.perform(effect) } })
+        tasks.append(Task { for await event in self.signaling.events { await self.route(event) } })
+        tasks.append(Task { for await (id, event) in self.mediaEvents { await self.fromMedia(id, event) } })
+        if !config.control.socket.isEmpty {
+            let server = ControlSocketServer(path: config.control.socket, group: config.control.group,
+                                             logger: Logger(label: "videophone.control")) { [weak self] line in
+                guard let self else { return ControlReply.error(ControlError("shutting down")) }
+                return await self.handleControl(line)
+            }
+            try server.start()
+            control = server
+        }
+        await screen.setStatus("Starting…")
+        await screen.startPacing()
+        await controller.start()
+        await signaling.start()
+        notifier.notify(.ready, .status("Connecting to \(config.signaling.url)"))
+        let notifier = self.notifier
+        tasks.append(Task { await notifier.runWatchdog() })
+    }
+
+    /// Hangs up a call in progress, leaves the room and releases every device.
+    public func stop() async {
+        notifier.notify(.stopping)
+        let phase = await controller.phase
+        if link != nil || (phase != .idle && phase != .connecting) {
+            await controller.press(.end)
+            for _ in 0..<20 where link != nil { try? await Task.sleep(for: .milliseconds(50)) }
+        }
+        control?.stop()
+        link?.close()
+        link = nil
+        await devices.close()
+        audio.stop()
+        await screen.stop()
+        try? await signaling.leave()
+        await signaling.stop()
+        await controller.stop()
+        mediaContinuation.finish()
+        for t in tasks { t.cancel() }
+        logger.info("stopped")
+    }
+
+    // MARK: Signaling in
+
+    private func route(_ event: SignalingEvent) async {
+        switch ApplianceInput.route(event) {
+        case .call(let e):
+            await controller.send(e)
+            if e == .signalingConnected { sayHello() }
+        case .deviceConfig(let payload):
+            await receiveConfig(payload)
+        case .none:
+            break
+        }
+    }
+
+    private func sayHello() {
+        Task {
+            guard let hello = await remote.hello else { return }
+            do {
+                _ = try await signaling.request(DeviceEventName.hello, [hello.json], timeout: .seconds(5))
+                logger.info("device channel: hello sent", metadata: ["device": "\(hello.deviceId)", "configVersion": "\(hello.configVersion)"])
+            } catch {
+                logger.warning("device channel: hello not acknowledged", metadata: ["reason": "\(error)"])
+            }
+        }
+    }
+
+    private func receiveConfig(_ payload: JSONValue) async {
+        let outcome = await remote.receive(payload)
+        remoteResults = ["version": .number(Double(outcome.result.version)), "ok": .bool(outcome.result.ok),
+                         "errors": .array(outcome.result.errors.map(JSONValue.string))]
+        do { try await signaling.socket.emit(DeviceEventName.configResult, [outcome.result.json]) } catch {
+            logger.warning("device channel: result not sent", metadata: ["reason": "\(error)"])
+        }
+        guard let new = outcome.config else { return }
+        await apply(new, changed: outcome.changedKeys)
+    }
+
+    /// Applies an accepted remote configuration live where that is possible (issue #7 item 8).
+    private func apply(_ new: ApplianceConfig, changed: [String]) async {
+        let old = config
+        config = new
+        let impacts = ConfigImpact.of(changed)
+        await controller.update(settings: CallSettings(new))
+        if impacts.contains(.rejoinRoom), new.signaling.name != old.signaling.name, let room = await controller.snapshot.room {
+            try? await signaling.join(room: room, userName: new.signaling.name)
+        }
+        let later = impacts.subtracting([.callSettings, .rejoinRoom, .iceServers, .none])
+        if !later.isEmpty {
+            logger.notice("some changes take effect after a restart", metadata: ["impacts": "\(later.map(\.rawValue).sorted())"])
+        }
+    }
+
+    // MARK: Effects out
+
+    private func perform(_ effect: CallEffect) async {
+        switch effect {
+        case .emit(let event):
+            do { try await signaling.send(event) } catch {
+                logger.warning("could not send", metadata: ["event": "\(event.name)", "reason": "\(error)"])
+            }
+        case .joinRoom(let room):
+            do { try await signaling.join(room: room, userName: config.signaling.name) } catch {
+                logger.warning("could not join", metadata: ["room": "\(room)", "reason": "\(error)"])
+            }
+        case .openDevices:
+            if link == nil { callT0 = .now }
+            await devices.open()
+        case .closeDevices:
+            await devices.close()
+        case .media(let command):
+            await media(command)
+        case .setMicrophoneMuted(let on):
+            await devices.setMuted(on)
+        case .setCameraEnabled(let on):
+            await devices.setCameraEnabled(on)
+        case .ringTone(let on):
+            audio.ring(on)
+        case .beep:
+            audio.beep()
+        case .status(let text):
+            logger.info("status", metadata: ["text": "\(text)"])
+            await screen.setStatus(text)
+            notifier.notify(.status(text))
+        case .showChat(let messages):
+            await screen.addChat(messages.map { "\($0.userName): \($0.text)" })
+        case .startTimer, .cancelTimer:
+            break   // run by CallController
+        }
+    }
+
+    private func media(_ command: MediaCommand) async {
+        do {
+            switch command {
+            case .start(let role):
+                link?.close()
+                let ice = await iceConfiguration()
+                nextLinkID += 1
+                let t0 = callT0 ?? .now
+                callT0 = t0
+                let l = CallMediaLink(id: nextLinkID, startedAt: t0, ice: ice, certificate: certificate, camera: config.camera,
+                                      logger: Logger(label: "videophone.peer"), audio: audio, events: mediaContinuation)
+                link = l
+                switch role {
+                case .offerer:
+                    let sdp = try await l.peer.createOffer()
+                    await controller.send(.localDescription(SessionDescription(type: .offer, sdp: sdp)))
+                case .answerer(let offer):
+                    try await l.peer.setRemoteDescription(type: .offer, sdp: offer.sdp)
+                    let sdp = try await l.peer.createAnswer()
+                    await controller.send(.localDescription(SessionDescription(type: .answer, sdp: sdp)))
+                }
+            case .setRemoteAnswer(let answer):
+                try await link?.peer.setRemoteDescription(type: .answer, sdp: answer.sdp)
+            case .applyRemoteOffer(let offer):
+                guard let l = link else { return }
+                try await l.peer.setRemoteDescription(type: .offer, sdp: offer.sdp)
+                let sdp = try await l.peer.createAnswer()
+                await controller.send(.localDescription(SessionDescription(type: .answer, sdp: sdp)))
+            case .addRemoteCandidate(let candidate):
+                guard let l = link else { return }
+                if let text = candidate?.candidate, !text.isEmpty {
+                    do { l.peer.addRemoteCandidate(try IceCandidateLine.parse(text)) } catch {
+                        logger.notice("ignored a malformed remote candidate", metadata: ["reason": "\(error)"])
+                    }
+                } else {
+                    l.peer.addRemoteCandidate(nil)
+                }
+            case .restartIce:
+                guard let l = link else { return }
+                l.peer.restartIce()
+                let sdp = try await l.peer.createOffer()
+                await controller.send(.localDescription(SessionDescription(type: .offer, sdp: sdp)))
+            case .stop:
+                if let l = link {
+                    recordCall(l)
+                    await devices.attach(nil)
+                    l.close()
+                }
+                link = nil
+                callT0 = nil
+                await screen.clearRemote()
+                await controller.send(.mediaClosed)
+            }
+        } catch {
+            logger.error("media failed", metadata: ["reason": "\(error)"])
+            await controller.send(.mediaFailed("\(error)"))
+        }
+    }
+
+    private func recordCall(_ l: CallMediaLink) {
+        var figures: [String: JSONValue] = [:]
+        if let ms = l.connectedAfterMs { figures["setupMs"] = .number(ms.rounded()) }
+        if let ms = l.firstRemoteFrameAfterMs { figures["firstRemoteFrameMs"] = .number(ms.rounded()) }
+        lastCall = figures
+    }
+
+    /// ICE servers: the static ones from the configuration plus, unless turned off, the server's
+    /// (`ice:servers`: STUN and short-lived TURN credentials, fetched per call so they never expire).
+    private func iceConfiguration() async -> IceConfiguration {
+        var ice = IceConfiguration()
+        ice.loopbackOnly = config.ice.loopbackOnly
+        ice.addServer(urls: config.ice.stunURLs, username: nil, credential: nil)
+        if !config.ice.turnURLs.isEmpty {
+            ice.addServer(urls: config.ice.turnURLs, username: config.ice.turnUsername, credential: config.ice.turnPassword)
+        }
+        guard config.ice.fromServer else { return ice }
+        do {
+            let reply = try await signaling.request("ice:servers", [], timeout: .seconds(3))
+            if case .object(let body)? = reply.first, case .array(let servers)? = body["iceServers"] {
+                for case .object(let server) in servers {
+                    var urls: [String] = []
+                    switch server["urls"] {
+                    case .string(let u)?: urls = [u]
+                    case .array(let list)?: urls = list.compactMap(\.stringValue)
+                    default: break
+                    }
+                    for reason in ice.addServer(urls: urls, username: server["username"]?.stringValue,
+                                                credential: server["credential"]?.stringValue) {
+                        logger.notice("ICE server skipped", metadata: ["reason": "\(reason)"])   // URL only, never the credential
+                    }
+                }
+            }
+        } catch {
+            logger.notice("no ICE servers from the signaling server; using the configured ones", metadata: ["reason": "\(error)"])
+        }
+        return ice
+    }
+
+    // MARK: Media in
+
+    private func fromMedia(_ id: Int, _ event: MediaLinkEvent) async {
+        guard let l = link, l.id == id else { return }   // a call that has ended meanwhile
+        switch event {
+        case .localCandidate(let c):
+            await controller.send(.localCandidate(c))
+        case .connected:
+            await devices.attach(l.session)
+            l.session.requestKeyframe()
+            await controller.send(.iceConnected)
+        case .failed:
+            await controller.send(.iceFailed)
+        case .remoteVideo(let frame):
+            await screen.show(remote: frame)
+        }
+    }
+
+    // MARK: Control socket
+
+    public func handleControl(_ line: String) async -> String {
+        switch ControlRequest.parse(line) {
+        case .failure(let e):
+            return ControlReply.error(e)
+        case .success(let request):
+            switch request {
+            case .press(let action):
+                let d = await controller.press(action)
+                return ControlReply.pressed(d, await controller.snapshot)
+            case .hangup:
+                let d = await controller.press(.end)
+                return ControlReply.pressed(d, await controller.snapshot)
+            case .status:
+                return await statusReply()
+            case .chat(let text):
+                do {
+                    try await signaling.send(.chat(ChatSend(text: text)))
+                    return ControlReply.ok()
+                } catch {
+                    return ControlReply.error(ControlError("chat not sent: \(error)"))
+                }
+            case .snapshot(let path):
+                let target: String
+                if let path { target = path } else {
+                    guard !config.screen.snapshotDir.isEmpty else {
+                        return ControlReply.error(ControlError("no path given and screen.snapshot_dir is empty"))
+                    }
+                    snapshotCounter += 1
+                    target = "\(config.screen.snapshotDir)/\(config.signaling.name)-\(snapshotCounter).png"
+                }
+                do {
+                    try await screen.snapshot(to: target)
+                    var reply: [String: JSONValue] = ["path": .string(target)]
+                    if let a = await screen.analyse() {
+                        reply["remoteRegionColours"] = .number(Double(a.remoteRegionColours))
+                        reply["statusInk"] = .number(Double(a.statusInk))
+                    }
+                    return ControlReply.ok(reply)
+                } catch {
+                    return ControlReply.error(ControlError("snapshot failed: \(error)"))
+                }
+            }
+        }
+    }
+
+    /// `status`: the call machine's view plus the media figures and the devices' own accounting.
+    public func statusReply() async -> String {
+        let snapshot = await controller.snapshot
+        var call: [String: JSONValue] = [:]
+        if let l = link {
+            let s = await l.session.statistics()
+            call = ["framesSent": .number(Double(s.framesSent)), "framesReceived": .number(Double(s.framesReceived)),
+                    "fpsIn": .number(s.fpsIn), "fpsOut": .number(s.fpsOut),
+                    "bitrateIn": .number(s.videoBitrateIn.rounded()), "bitrateOut": .number(s.videoBitrateOut.rounded()),
+                    "audioPacketsIn": .number(Double(s.audioPacketsIn)), "audioPacketsOut": .number(Double(s.audioPacketsOut)),
+                    "loss": .number(s.lossFraction), "connection": .string(l.peer.connectionState.rawValue)]
+            if let rtt = s.roundTripTime { call["rttMs"] = .number((rtt * 1000).rounded()) }
+            if let lag = s.videoLagSeconds { call["latencyMs"] = .number((lag * 1000).rounded()) }
+            if let ms = l.connectedAfterMs { call["setupMs"] = .number(ms.rounded()) }
+            if let ms = l.firstRemoteFrameAfterMs { call["firstRemoteFrameMs"] = .number(ms.rounded()) }
+        }
+        let d = await devices.state
+        var deviceInfo: [String: JSONValue] = ["open": .bool(d.open), "opens": .number(Double(d.opens)),
+                                               "closes": .number(Double(d.closes)),
+                                               "videoFramesCaptured": .number(Double(d.videoFramesCaptured)),
+                                               "audioFramesCaptured": .number(Double(d.audioFramesCaptured))]
+        if let ms = d.lastOpenToFirstFrameMs { deviceInfo["openToFirstFrameMs"] = .number(ms.rounded()) }
+        let extra: [String: JSONValue] = [
+            "name": .string(config.signaling.name),
+            "devices": .object(deviceInfo),
+            "speaker": .object(["beeps": .number(Double(audio.beeps)), "ringing": .bool(audio.ringing),
+                                "remoteAudioFrames": .number(Double(audio.remoteFramesPlayed))]),
+            "screen": .object(["status": .string(await screen.currentStatus), "chat": .array(await screen.chatLines.map(JSONValue.string)),
+                               "remotePicture": .bool(await screen.hasRemotePicture),
+                               "remoteFramesShown": .number(Double(await screen.remoteFramesShown))]),
+            "lastCall": .object(lastCall),
+            "autoAnswer": .string(config.call.autoAnswer.rawValue),
+            "remoteConfig": .object(remoteResults.merging(["appliedVersion": .number(Double(await remote.appliedVersion))]) { $1 }),
+        ]
+        return ControlReply.status(snapshot, stats: call, extra: extra)
+    }
+}

@@ -1,0 +1,97 @@
+// One call's media: a PeerConnection (JSEP offer/answer with trickle ICE, RFC 8829 / RFC 8838) and
+// the MediaSession that encodes our camera and microphone into it and decodes the peer's picture
+// and sound. Created when the call machine asks for `.media(.start)`, closed at `.media(.stop)`.
+// PeerConnection callbacks arrive on its event loop; they are turned into ``MediaLinkEvent``s on one
+// ordered stream so the daemon sees them in the order they happened.
+import Foundation
+import Logging
+import Media
+import NIOCore
+import NIOPosix
+import Peer
+import SignalingCore
+
+/// What a call's media reports to the daemon.
+enum MediaLinkEvent: Sendable {
+    case localCandidate(IceCandidate?)
+    case connected
+    case failed
+    case remoteVideo(VideoFrame)
+}
+
+public final class CallMediaLink: @unchecked Sendable {
+    let id: Int
+    let peer: PeerConnection
+    let session: MediaSession
+    let startedAt: ContinuousClock.Instant
+    private let lock = NSLock()
+    private var _connectedAt: ContinuousClock.Instant?
+    private var _firstRemoteFrameAt: ContinuousClock.Instant?
+    private var _wasConnected = false
+    private var _sessionStarted = false
+
+    init(id: Int, startedAt: ContinuousClock.Instant, ice: IceConfiguration, certificate: DTLSCertificate,
+         camera: ApplianceConfig.Camera, logger: Logger, audio: AudioOutput,
+         events: AsyncStream<(Int, MediaLinkEvent)>.Continuation) {
+        self.id = id
+        self.startedAt = startedAt
+        peer = PeerConnection(configuration: PeerConnectionConfiguration(ice: ice, certificate: certificate, logger: logger),
+                              eventLoop: MultiThreadedEventLoopGroup.singleton.next())
+        session = MediaSession(peer: peer, configuration: MediaSessionConfiguration(width: camera.width, height: camera.height,
+                                                                                     fps: camera.fps))
+        peer.onLocalCandidate = { line in
+            events.yield((id, .localCandidate(line.map { IceCandidate(candidate: "candidate:" + Self.strip($0.serialize()),
+                                                                      sdpMid: "0", sdpMLineIndex: 0) })))
+        }
+        peer.onConnectionStateChange = { [weak self] state in
+            switch state {
+            case .connected:
+                self?.markConnected()
+                events.yield((id, .connected))
+            case .failed:
+                events.yield((id, .failed))
+            default:
+                break
+            }
+        }
+        session.onVideoFrame = { [weak self] frame in
+            self?.markFrame()
+            events.yield((id, .remoteVideo(frame)))
+        }
+        session.onAudioFrame = { frame in audio.play(frame) }
+    }
+
+    /// `serialize()` may or may not carry the `candidate:` prefix; the wire wants it exactly once.
+    static func strip(_ s: String) -> String {
+        s.hasPrefix("candidate:") ? String(s.dropFirst(10)) : s
+    }
+
+    var connectedAfterMs: Double? { lock.withLock { _connectedAt.map { Self.ms($0 - startedAt) } } }
+    var firstRemoteFrameAfterMs: Double? { lock.withLock { _firstRemoteFrameAt.map { Self.ms($0 - startedAt) } } }
+
+    private func markConnected() {
+        let start = lock.withLock { () -> Bool in
+            if _connectedAt == nil { _connectedAt = .now }
+            _wasConnected = true
+            defer { _sessionStarted = true }
+            return true
+        }
+        // Idempotent; after an ICE restart it picks up whatever the renegotiation changed.
+        if start { session.start() }
+    }
+
+    private func markFrame() {
+        lock.withLock { if _firstRemoteFrameAt == nil { _firstRemoteFrameAt = .now } }
+    }
+
+    func close() {
+        session.stop()
+        peer.close()
+    }
+
+    public static func milliseconds(_ d: Duration) -> Double { ms(d) }
+
+    static func ms(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+    }
+}

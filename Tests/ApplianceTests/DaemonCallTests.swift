@@ -1,0 +1,160 @@
+import Appliance
+import Crypto
+import Foundation
+import SignalingCore
+import Testing
+import TestSupport
+import TOMLConfig
+
+/// Issue #7 "Done when", daemon tier: two real `videophoned` (synthetic camera and microphone,
+/// headless screens) and a real `videophone-server` on 127.0.0.1, driven through the control socket.
+@Suite("videophoned: two daemons call through videophone-server", .serialized)
+struct DaemonCallTests {
+    @Test func callAutoAnswerSnapshotsChatHangUpAndRemoteConfiguration() async throws {
+        try await offPool { try Self.scenario() }
+    }
+
+    static func scenario() throws {
+        let h = try DaemonHarness()
+        defer { h.stopAll(); h.remove() }
+        try h.startServer()
+        let aliceReady = try h.startDaemon("alice")
+        let bobReady = try h.startDaemon("bob", settings: [
+            "call.auto_answer": "\"after\"", "call.auto_answer_delay": "2.0",
+            "admin.device_id": "\"bob-1\"", "admin.public_keys": "[\"\(h.publicKey)\"]",
+        ])
+        print("daemon figures: start to READY alice \(aliceReady) ms, bob \(bobReady) ms")
+
+        // Both in the room, idle, nothing open (privacy: camera light off while idle).
+        for name in ["alice", "bob"] {
+            let s = try h.waitFor(name, "idle with the other member present") {
+                $0.string("state") == "idle" && ($0["members"].flatMap { if case .array(let a) = $0 { a.count } else { nil } } ?? 0) >= 1
+            }
+            #expect(s.bool("devices.open") == false)
+            #expect(s.number("devices.opens") == 0)
+        }
+
+        // Alice presses call; Bob rings, beeps and answers by himself after 2 s.
+        let pressed = Date()
+        let reply = try h.control("alice", "press call")
+        #expect(reply.bool("ok") == true, "\(reply.serialized())")
+        try h.waitFor("bob", "auto-answer pending", seconds: 5) { $0.string("state") == "autoAnswerPending" }
+        let bobInCall = try h.waitFor("bob", "in call", seconds: 10) { $0.string("state") == "inCall" }
+        let answeredAfter = Date().timeIntervalSince(pressed)
+        #expect(answeredAfter >= 1.8, "answered after \(answeredAfter) s, before the 2 s delay")
+        #expect(bobInCall.number("speaker.beeps") >= 1)
+
+        // Frames both ways, decoded and shown.
+        for name in ["alice", "bob"] {
+            let s = try h.waitFor(name, "frames flowing both ways", seconds: 20) {
+                $0.string("state") == "inCall" && $0.number("call.framesReceived") > 10 && $0.number("call.framesSent") > 10
+                    && $0.number("screen.remoteFramesShown") > 5
+            }
+            #expect(s.bool("devices.open") == true)
+            print("daemon figures: \(name) in call: \(s["call"]?.serialized() ?? "")")
+        }
+
+        // Chat shows on both screens.
+        #expect(try h.control("alice", "chat hello from alice").bool("ok") == true)
+        for name in ["alice", "bob"] {
+            try h.waitFor(name, "chat on screen", seconds: 5) {
+                $0["screen"]?["chat"]?.serialized().contains("alice: hello from alice") == true
+            }
+        }
+
+        // Snapshots: each screen shows the other's picture (colour bars) and the status line.
+        for name in ["alice", "bob"] {
+            let snap = try h.control(name, "snapshot")
+            #expect(snap.bool("ok") == true, "\(snap.serialized())")
+            let path = snap.string("path") ?? ""
+            #expect(FileManager.default.fileExists(atPath: path))
+            #expect(snap.number("remoteRegionColours") >= 5, "\(name): \(snap.serialized())")
+            #expect(snap.number("statusInk") > 50, "\(name): \(snap.serialized())")
+            print("daemon figures: \(name) snapshot \(path): \(snap.serialized())")
+        }
+
+        // Hang-up: both idle, devices released, the remote picture gone.
+        #expect(try h.control("alice", "hangup").bool("ok") == true)
+        for name in ["alice", "bob"] {
+            let s = try h.waitFor(name, "idle after hang-up", seconds: 10) {
+                $0.string("state") == "idle" && $0.bool("devices.open") == false
+            }
+            #expect(s.number("devices.closes") >= 1)
+            #expect(s.bool("screen.remotePicture") == false)
+            let idle = try h.control(name, "snapshot")
+            #expect(idle.number("remoteRegionColours") <= 2, "\(name) idle screen: \(idle.serialized())")
+        }
+
+        // Remote configuration over the device channel: a signed update makes Bob answer at once.
+        let good = try RemoteConfigDocument.sign(deviceId: "bob-1", version: 1,
+                                                 settings: ["call.auto_answer": .string("immediate")], key: h.adminKey)
+        #expect(try h.postConfig(good) == 202)
+        let applied = try h.waitFor("bob", "remote configuration v1 applied", seconds: 10) {
+            $0.string("autoAnswer") == "immediate" && $0.number("remoteConfig.appliedVersion") == 1
+        }
+        #expect(applied.bool("remoteConfig.ok") == true)
+
+        // A forged update (another key) is refused, logged, and changes nothing.
+        let forged = try RemoteConfigDocument.sign(deviceId: "bob-1", version: 2,
+                                                   settings: ["call.auto_answer": .string("off")],
+                                                   key: Curve25519.Signing.PrivateKey())
+        #expect(try h.postConfig(forged) == 202)
+        let refused = try h.waitFor("bob", "forged update refused", seconds: 10) {
+            $0.bool("remoteConfig.ok") == false && $0.number("remoteConfig.version") == 2
+        }
+        #expect(refused.string("autoAnswer") == "immediate")
+        #expect(refused.number("remoteConfig.appliedVersion") == 1)
+        #expect(h.logText("bob").contains("refused remote configuration"))
+
+        // The applied update survives a restart.
+        h.stopDaemon("bob")
+        try h.startDaemon("bob", settings: [
+            "call.auto_answer": "\"after\"", "call.auto_answer_delay": "2.0",
+            "admin.device_id": "\"bob-1\"", "admin.public_keys": "[\"\(h.publicKey)\"]",
+        ])
+        let restarted = try h.waitFor("bob", "idle after restart", seconds: 15) { $0.string("state") == "idle" }
+        #expect(restarted.string("autoAnswer") == "immediate")
+        #expect(restarted.number("remoteConfig.appliedVersion") == 1)
+    }
+
+    /// The privacy cost (issue #7 item 4): press → first remote frame on screen with camera and
+    /// microphone closed while idle, against `camera.keep_warm`. Synthetic devices open instantly,
+    /// so this measures what the daemon adds; a slow V4L2 camera adds its own start-up time.
+    @Test func privacyCostOfClosedDevices() async throws {
+        try await offPool { try Self.privacyCost() }
+    }
+
+    static func privacyCost() throws {
+        let h = try DaemonHarness()
+        defer { h.stopAll(); h.remove() }
+        try h.startServer()
+        var results: [String: [Double]] = [:]
+        for warm in [false, true] {
+            let flags = warm ? ["--keep-warm"] : []
+            try h.startDaemon("caller", flags: flags)
+            try h.startDaemon("callee", settings: ["call.auto_answer": "\"immediate\""], flags: flags)
+            for name in ["caller", "callee"] {
+                try h.waitFor(name, "idle", seconds: 15) { $0.string("state") == "idle" && $0.string("peer") == nil
+                    && ($0["members"].flatMap { if case .array(let a) = $0 { a.count } else { nil } } ?? 0) >= 1 }
+            }
+            let idle = try h.status("caller")
+            #expect(idle.bool("devices.open") == warm)
+            for _ in 0..<3 {
+                #expect(try h.control("caller", "press call").bool("ok") == true)
+                let s = try h.waitFor("caller", "first remote frame", seconds: 20) { $0.number("call.firstRemoteFrameMs") >= 0 }
+                results[warm ? "keep_warm" : "closed", default: []].append(s.number("call.firstRemoteFrameMs"))
+                _ = try h.control("caller", "hangup")
+                for name in ["caller", "callee"] {
+                    try h.waitFor(name, "idle", seconds: 10) { $0.string("state") == "idle" }
+                }
+                usleep(300_000)
+            }
+            h.stopDaemon("caller")
+            h.stopDaemon("callee")
+        }
+        let closed = results["closed"] ?? [], warm = results["keep_warm"] ?? []
+        #expect(closed.count == 3 && warm.count == 3)
+        func median(_ a: [Double]) -> Double { a.sorted()[a.count / 2] }
+        print("daemon figures: press call → first remote frame on screen: devices closed while idle \(closed) ms (median \(median(closed))), keep_warm \(warm) ms (median \(median(warm)))")
+    }
+}
