@@ -458,6 +458,7 @@ extension MediaStatistics {
             "nacksSent": .number(Double(nacksSent)), "nacksReceived": .number(Double(nacksReceived)),
             "plisSent": .number(Double(plisSent)), "plisReceived": .number(Double(plisReceived)),
             "framesDropped": .number(Double(framesDropped)), "framesEncoderDropped": .number(Double(framesEncoderDropped)),
+            "framesSkippedByRateControl": .number(Double(framesSkippedByRateControl)),
             "estimatedBandwidth": .number(Double(estimatedBandwidth)), "targetBitrate": .number(Double(targetBitrate)),
             "audioLevel": .number(audioLevel), "totalAudioEnergy": .number(totalAudioEnergy),
             "audioFramesReceived": .number(Double(audioFramesReceived)), "audioConcealed": .number(Double(audioConcealed)),

@@ -392,6 +392,7 @@ final class MediaEngine: @unchecked Sendable {
         s.audioFramesReceived = c.audioFramesDecoded
         s.totalAudioEnergy = c.totalAudioEnergy
         s.framesEncoderDropped = c.framesDroppedBeforeEncode
+        s.framesSkippedByRateControl = c.framesSkippedByRateControl
         if let first = c.firstFrameDecodedAt, let start = try? await loop.submit({ self.startedAt }).get(), first >= start {
             s.firstFrameAfterMs = Double(first.nanoseconds - start.nanoseconds) / 1e6
         }

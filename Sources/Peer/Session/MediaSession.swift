@@ -66,8 +66,10 @@ public struct MediaStatistics: Sendable, Equatable {
     /// W3C getStats counts it (Σ level² × seconds).
     public var audioFramesReceived = 0
     public var totalAudioEnergy = 0.0
-    /// Local frames not encoded (the encoder thread was behind, or rate control skipped them).
+    /// Local frames not encoded because the encoder thread was behind (CPU starvation).
     public var framesEncoderDropped = 0
+    /// Local frames libvpx's rate control skipped (a narrow uplink).
+    public var framesSkippedByRateControl = 0
     /// Packets recovered by retransmission / retransmitted by us.
     public var packetsRetransmittedIn = 0
     public var packetsRetransmittedOut = 0

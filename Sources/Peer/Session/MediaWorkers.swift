@@ -33,6 +33,7 @@ final class Locked<Value: Sendable>: Sendable {
 struct CodecCounters: Sendable {
     var framesEncoded = 0
     var framesDroppedBeforeEncode = 0
+    var framesSkippedByRateControl = 0
     var encodeErrors = 0
     var framesDecoded = 0
     var keyframesDecoded = 0
@@ -101,7 +102,7 @@ final class VideoEncodeWorker: @unchecked Sendable {
             if frame.timestamp.nanoseconds <= lastTimestamp { frame.timestamp = MediaTime(nanoseconds: lastTimestamp + 1_000_000) }
             lastTimestamp = frame.timestamp.nanoseconds
             guard let encoded = try encoder.encode(frame) else {
-                counters.withLock { $0.framesDroppedBeforeEncode += 1 }
+                counters.withLock { $0.framesSkippedByRateControl += 1 }
                 return
             }
             counters.withLock { $0.framesEncoded += 1 }
