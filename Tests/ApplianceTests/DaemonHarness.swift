@@ -37,6 +37,13 @@ final class DaemonHarness: @unchecked Sendable {
         self.port = port
     }
 
+    func restartServer(port: Int) throws {
+        let (p, _) = try Process.startReadingFirstLine(Repo.product("videophone-server"),
+                                                       ["--port", "\(port)", "--state-dir", dir + "/server",
+                                                        "--admin-token-file", dir + "/admin-token"])
+        server = p
+    }
+
     func socket(_ name: String) -> String { "\(dir)/\(name).sock" }
     func log(_ name: String) -> String { "\(dir)/\(name).log" }
     var snapshots: String { dir + "/snapshots" }

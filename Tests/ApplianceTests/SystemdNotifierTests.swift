@@ -104,7 +104,10 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
         defer { p.stop() }
         let ready = s.receive()
         #expect(ready?.hasPrefix("READY=1\nSTATUS=") == true, "\(String(describing: ready))")
-        #expect(s.receive() == "WATCHDOG=1")
+        // Status changes (STATUS=...) may come between; the watchdog must come.
+        var next = s.receive()
+        while let m = next, m.hasPrefix("STATUS=") { next = s.receive() }
+        #expect(next == "WATCHDOG=1")
         kill(p.processIdentifier, SIGTERM)
         var last: String?
         while let m = s.receive() {

@@ -28,6 +28,8 @@ public actor ApplianceDaemon {
     private let mediaContinuation: AsyncStream<(Int, MediaLinkEvent)>.Continuation
     private var tasks: [Task<Void, Never>] = []
     private var snapshotCounter = 0
+    /// STATUS= goes to systemd only after READY=1 (which carries the status of that moment).
+    private var readySent = false
     /// Figures of the last call (kept after it ends, for `status` and the demo's summary).
     private var lastCall: [String: JSONValue] = [:]
     private var remoteResults: [String: JSONValue] = [:]
@@ -88,7 +90,9 @@ public actor ApplianceDaemon {
         await screen.startPacing()
         await controller.start()
         await signaling.start()
-        notifier.notify(.ready, .status("Connecting to \(config.signaling.url)"))
+        let current = await screen.currentStatus
+        notifier.notify(.ready, .status(current.isEmpty ? "Connecting to \(config.signaling.url)" : current))
+        readySent = true
         let notifier = self.notifier
         tasks.append(Task { await notifier.runWatchdog() })
     }
@@ -122,6 +126,7 @@ public actor ApplianceDaemon {
         case .call(let e):
             await controller.send(e)
             if e == .signalingConnected { sayHello() }
+            if case .memberLeft = e { await checkPeerGone() }
         case .deviceConfig(let payload):
             await receiveConfig(payload)
         case .none:
@@ -197,7 +202,7 @@ public actor ApplianceDaemon {
         case .status(let text):
             logger.info("status", metadata: ["text": "\(text)"])
             await screen.setStatus(text)
-            notifier.notify(.status(text))
+            if readySent { notifier.notify(.status(text)) }
         case .showChat(let messages):
             await screen.addChat(messages.map { "\($0.userName): \($0.text)" })
         case .startTimer, .cancelTimer:
@@ -314,10 +319,40 @@ public actor ApplianceDaemon {
             await devices.attach(l.session)
             l.session.requestKeyframe()
             await controller.send(.iceConnected)
+            // The peer's first keyframe can arrive before our SRTP keys (DTLS finishes on the two
+            // sides at different moments); ask again until a picture has been decoded.
+            Task {
+                for delay in [300, 600, 1000, 1500] {
+                    try? await Task.sleep(for: .milliseconds(delay))
+                    guard l.firstRemoteFrameAfterMs == nil, l.peer.connectionState == .connected else { return }
+                    l.session.requestKeyframe()
+                }
+            }
+        case .disconnected:
+            await checkPeerGone()
         case .failed:
-            await controller.send(.iceFailed)
+            // Restarting ICE with someone who has left the room cannot succeed: that is a peer gone
+            // (killed, unplugged), not a network change.
+            let snap = await controller.snapshot
+            if let peer = snap.peerName, !snap.members.contains(peer) {
+                await controller.send(.peerGone)
+            } else {
+                await controller.send(.iceFailed)
+            }
         case .remoteVideo(let frame):
             await screen.show(remote: frame)
+        }
+    }
+
+    /// A peer that has left the room and whose media has stopped is gone (SIGKILL, power cut): end
+    /// now rather than after the 30 s of consent freshness (RFC 7675). A peer whose signaling
+    /// dropped but whose media still flows is kept (the server may be restarting).
+    private func checkPeerGone() async {
+        guard let l = link, l.peer.connectionState == .disconnected || l.peer.connectionState == .failed else { return }
+        let snap = await controller.snapshot
+        if snap.phase == .inCall, let peer = snap.peerName, !snap.members.contains(peer) {
+            logger.notice("peer left the room and its media stopped: ending the call", metadata: ["peer": "\(peer)"])
+            await controller.send(.peerGone)
         }
     }
 

@@ -16,6 +16,8 @@ enum MediaLinkEvent: Sendable {
     case localCandidate(IceCandidate?)
     case connected
     case failed
+    /// No packets for a few seconds (ICE "disconnected"); may come back.
+    case disconnected
     case remoteVideo(VideoFrame)
 }
 
@@ -50,6 +52,8 @@ public final class CallMediaLink: @unchecked Sendable {
                 events.yield((id, .connected))
             case .failed:
                 events.yield((id, .failed))
+            case .disconnected:
+                events.yield((id, .disconnected))
             default:
                 break
             }
