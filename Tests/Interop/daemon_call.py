@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Headless Chromium and a real `videophoned` call each other through videophone-server's page.
+
+Run it inside a fresh network namespace so that every packet stays on loopback:
+
+    unshare -n -- .venv/bin/python Tests/Interop/daemon_call.py --server-binary PATH --daemon-binary PATH
+
+It brings `lo` up, starts videophone-server (port 0) and one appliance daemon (synthetic camera and
+microphone, headless screen, auto-answer immediate, loopback-only ICE) in room `r`, then:
+1. the page joins and clicks Call; the daemon answers by itself;
+2. the daemon's screen (a snapshot through its control socket) shows the browser's picture, the page
+   decodes the daemon's video and the daemon decodes the page's (--min-frames each); the daemon hangs up;
+3. the page reloads with `autoanswer=1`, the daemon presses call, and the same checks pass again.
+Prints one JSON line (verdict and both sides' figures) and exits 0 (ok) or 1. Stops all it starts.
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from browser_call import STATS_JS, on_sigterm, start_browser, tail, wait_for, wait_for_line  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+
+
+def control(path, line):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(path)
+        s.sendall((line + "\n").encode())
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return json.loads(data.decode())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--server-binary", required=True)
+    ap.add_argument("--daemon-binary", required=True)
+    ap.add_argument("--min-frames", type=int, default=30)
+    ap.add_argument("--keep-logs", action="store_true")
+    args = ap.parse_args()
+
+    result = {"ok": False, "rounds": {}}
+    work = tempfile.mkdtemp(prefix="vp-daemon-call-")
+    procs, drivers = [], []
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
+        names = [line.split(":")[1].strip() for line in links.splitlines()]
+        if names != ["lo"]:
+            raise RuntimeError(f"not in a network namespace of its own (interfaces {names}): run under `unshare -n`")
+        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+
+        server_log = os.path.join(work, "server.log")
+        server = subprocess.Popen([args.server_binary, "--host", "127.0.0.1", "--port", "0", "--store", "memory",
+                                   "--log-level", "warning"],
+                                  stdout=open(server_log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        procs.append(server)
+        port = int(wait_for_line(server_log, r"listening on 127\.0\.0\.1:(\d+)", server, 15).group(1))
+        base = f"http://127.0.0.1:{port}/"
+
+        sock = os.path.join(work, "appliance.sock")
+        config = os.path.join(work, "appliance.toml")
+        with open(config, "w") as f:
+            f.write(f'signaling.url = "{base}"\nsignaling.room = "r"\nsignaling.name = "appliance"\n'
+                    f'call.auto_answer = "immediate"\nice.loopback_only = true\ncontrol.socket = "{sock}"\n'
+                    f'state.dir = "{work}/state"\nscreen.snapshot_dir = "{work}/snapshots"\n')
+        daemon_log = os.path.join(work, "daemon.log")
+        daemon = subprocess.Popen([args.daemon_binary, "--config", config], stdout=subprocess.PIPE,
+                                  stderr=open(daemon_log, "w"), stdin=subprocess.DEVNULL, text=True)
+        procs.insert(0, daemon)
+        ready = json.loads(daemon.stdout.readline() or "{}")
+        if ready.get("event") != "ready":
+            raise RuntimeError(f"videophoned did not start: {tail(daemon_log)}")
+        result["daemon_startup_ms"] = ready.get("startupMs")
+
+        profile = os.path.join(work, "profile-bob")
+        os.mkdir(profile)
+        drivers.append(start_browser(profile))
+        page = drivers[0]
+
+        def check_call(label, started):
+            def up():
+                p = page.execute_async_script(STATS_JS)
+                d = control(sock, "status")
+                result["rounds"][label] = {"page": p, "daemon_call": d.get("call"), "daemon_state": d.get("state")}
+                return (p.get("connectionState") == "connected"
+                        and (p.get("video") or {}).get("framesDecoded", 0) >= args.min_frames
+                        and d.get("state") == "inCall"
+                        and (d.get("call") or {}).get("framesReceived", 0) >= args.min_frames)
+            wait_for(f"{label}: frames decoded on both sides", up, 30)
+            r = result["rounds"][label]
+            r["call_up_ms"] = round((time.monotonic() - started) * 1000)
+            snap = control(sock, "snapshot")
+            r["snapshot"] = snap
+            if not snap.get("ok") or snap.get("remoteRegionColours", 0) < 3:
+                raise RuntimeError(f"{label}: the daemon's screen does not show the browser's picture: {snap}")
+            control(sock, "hangup")
+            wait_for(f"{label}: daemon idle after hang-up",
+                     lambda: control(sock, "status").get("state") == "idle"
+                     and not control(sock, "status")["devices"]["open"], 10)
+
+        # 1. The page calls the appliance, which answers on its own.
+        page.get(f"{base}?room=r&name=bob&autojoin=1")
+        wait_for("the page to join and see the appliance",
+                 lambda: page.execute_script("return !!(window.vp && window.vp.state.me)")
+                 and page.find_element(By.ID, "callButton").is_enabled(), 15)
+        clicked = time.monotonic()
+        page.find_element(By.ID, "callButton").click()
+        check_call("chromium_calls_daemon", clicked)
+
+        # 2. The appliance calls the page, which answers on its own.
+        page.get(f"{base}?room=r&name=bob&autojoin=1&autoanswer=1")
+        wait_for("the appliance to see the page again",
+                 lambda: control(sock, "status").get("state") == "idle" and "bob" in control(sock, "status")["members"], 15)
+        pressed = time.monotonic()
+        reply = control(sock, "press call")
+        if not reply.get("ok"):
+            raise RuntimeError(f"press call refused: {reply}")
+        check_call("daemon_calls_chromium", pressed)
+        result["ok"] = True
+    except Exception as e:
+        result["error"] = f"{type(e).__name__}: {e}".strip()
+        result["server_log"] = tail(os.path.join(work, "server.log"))
+        result["daemon_log"] = tail(os.path.join(work, "daemon.log"), 30)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for d in drivers:
+            try:
+                d.quit()
+            except Exception:
+                pass
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=8)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if args.keep_logs:
+            result["work_dir"] = work
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    print(json.dumps(result), flush=True)
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
