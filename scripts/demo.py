@@ -56,7 +56,7 @@ def line_for(name, s):
         parts.append(f"video in/out {call.get('bitrateIn', 0) / 1000:5.0f}/{call.get('bitrateOut', 0) / 1000:5.0f} kbit/s")
         if "rttMs" in call:
             parts.append(f"RTT {call['rttMs']:.0f} ms")
-        if "latencyMs" in call:
+        if call.get("latencyMs", -1) >= 0:
             parts.append(f"latency {call['latencyMs']:.0f} ms")
     parts.append(f"\"{s.get('status', '')}\"")
     return "  ".join(parts)
@@ -136,6 +136,13 @@ def main():
             r = control(sock, "snapshot")
             snaps[name] = r
         stats = {name: control(sock, "status") for name, sock in socks.items()}
+        rss = {}
+        for name, p in zip(socks, procs[1:]):
+            try:
+                with open(f"/proc/{p.pid}/status") as f:
+                    rss[name] = next(int(l.split()[1]) // 1024 for l in f if l.startswith("VmRSS:"))
+            except (OSError, StopIteration):
+                rss[name] = None
 
         print("demo: kitchen presses END")
         control(socks["kitchen"], "hangup")
@@ -148,8 +155,8 @@ def main():
         for name in socks:
             st, call = stats[name], stats[name].get("call", {})
             print(f"  {name}: {call.get('framesSent', 0)} frames sent, {call.get('framesReceived', 0)} received, "
-                  f"{st['speaker']['remoteAudioFrames']} audio frames played; call set-up {call.get('setupMs')} ms, "
-                  f"first remote picture {call.get('firstRemoteFrameMs')} ms")
+                  f"{st['speaker']['remoteAudioFrames']} audio frames played; from {'pressing call' if name == 'kitchen' else 'answering'}: "
+                  f"connected {call.get('setupMs')} ms, first remote picture {call.get('firstRemoteFrameMs')} ms; daemon RSS in the call {rss.get(name)} MiB")
             print(f"    screen snapshot: {snaps[name].get('path')} "
                   f"(remote picture colours {snaps[name].get('remoteRegionColours')}, status text pixels {snaps[name].get('statusInk')})")
             print(f"    chat on screen: {st['screen']['chat']}")

@@ -192,6 +192,37 @@ struct DaemonCallTests {
         print("daemon figures: peer SIGKILLed → idle after \(Int(Date().timeIntervalSince(killed) * 1000)) ms")
     }
 
+    /// An incoming call while busy is declined with call:end: the third member's call ends at once
+    /// and the call in progress goes on.
+    @Test func incomingCallWhileBusyIsDeclined() async throws {
+        try await offPool { try Self.busy() }
+    }
+
+    static func busy() throws {
+        let h = try DaemonHarness()
+        defer { h.stopAll(); h.remove() }
+        try h.startServer(["--max-members", "3"])
+        try h.startDaemon("alice")
+        try h.startDaemon("bob", settings: ["call.auto_answer": "\"immediate\""])
+        func members(_ s: JSONValue) -> Int { s["members"].flatMap { if case .array(let a) = $0 { a.count } else { nil } } ?? 0 }
+        try h.waitFor("alice", "bob in the room") { $0.string("state") == "idle" && members($0) == 1 }
+        #expect(try h.control("alice", "press call").bool("ok") == true)
+        for name in ["alice", "bob"] {
+            try h.waitFor(name, "frames", seconds: 20) { $0.string("state") == "inCall" && $0.number("call.framesReceived") > 5 }
+        }
+        try h.startDaemon("dave")
+        try h.waitFor("dave", "in the room with two others") { $0.string("state") == "idle" && members($0) == 2 }
+        #expect(try h.control("dave", "press call").bool("ok") == true)
+        let declined = try h.waitFor("dave", "declined", seconds: 10) {
+            $0.string("state") == "idle" && $0.number("devices.closes") >= 1
+        }
+        print("daemon figures: call while busy → caller sees \"\(declined.string("status") ?? "")\"")
+        for (name, peer) in [("alice", "bob"), ("bob", "alice")] {
+            let s = try h.status(name)
+            #expect(s.string("state") == "inCall" && s.string("peer") == peer, "\(name): \(s.serialized())")
+        }
+    }
+
     /// The privacy cost (issue #7 item 4): press → first remote frame on screen with camera and
     /// microphone closed while idle, against `camera.keep_warm`. Synthetic devices open instantly,
     /// so this measures what the daemon adds; a slow V4L2 camera adds its own start-up time.

@@ -24,11 +24,11 @@ final class DaemonHarness: @unchecked Sendable {
     var url: String { "http://127.0.0.1:\(port)" }
     var publicKey: String { adminKey.publicKey.rawRepresentation.base64EncodedString() }
 
-    func startServer() throws {
+    func startServer(_ extra: [String] = []) throws {
         let tokenFile = dir + "/admin-token"
         try adminToken.write(toFile: tokenFile, atomically: true, encoding: .utf8)
         let (p, line) = try Process.startReadingFirstLine(Repo.product("videophone-server"),
-                                                          ["--port", "0", "--state-dir", dir + "/server", "--admin-token-file", tokenFile])
+                                                          ["--port", "0", "--state-dir", dir + "/server", "--admin-token-file", tokenFile] + extra)
         server = p
         guard let portText = line.split(separator: ":").last?.split(separator: " ").first, let port = Int(portText) else {
             p.stop()
