@@ -84,7 +84,7 @@ def main():
 
         phones = {"kitchen": {"call.auto_answer": '"off"'},
                   "grandma": {"call.auto_answer": '"after"', "call.auto_answer_delay": "2.0"}}
-        socks = {}
+        socks, launched = {}, {}
         for name, extra in phones.items():
             values = {"signaling.url": f'"{url}"', "signaling.room": '"kitchen"', "signaling.name": f'"{name}"',
                       "control.socket": f'"{work}/{name}.sock"', "state.dir": f'"{work}/{name}-state"',
@@ -92,6 +92,7 @@ def main():
             values.update(extra)
             with open(f"{work}/{name}.toml", "w") as f:
                 f.write("".join(f"{k} = {v}\n" for k, v in sorted(values.items())))
+            launched[name] = time.time()
             p = subprocess.Popen([f"{args.bindir}/videophoned", "--config", f"{work}/{name}.toml"],
                                  stdout=subprocess.PIPE, stderr=open(f"{out}/{name}.log", "w"), text=True)
             procs.append(p)
@@ -104,7 +105,8 @@ def main():
         for name, sock in socks.items():
             wait_for(sock, f"{name} idle in the room", lambda s: s["state"] == "idle" and len(s["members"]) >= 1)
             s = control(sock, "status")
-            print(f"demo: {name}: idle in room '{s['room']}' with {', '.join(s['members'])}; "
+            print(f"demo: {name}: idle in room '{s['room']}' {1000 * (time.time() - launched[name]):.0f} ms after start, "
+                  f"with {', '.join(s['members'])}; "
                   f"camera and microphone open: {s['devices']['open']}")
 
         print("demo: kitchen presses CALL")
