@@ -8,16 +8,27 @@ import Logging
 import Media
 import Synchronization
 
-/// Callbacks set from any thread, read on the decode queues.
+/// Callbacks set from any thread, read on the decode queues. They live in an immutable class
+/// swapped under the lock, so a read is one reference load: storing closures in a generic
+/// container would wrap them in reabstraction thunks on every read.
 final class MediaCallbacks: Sendable {
-    private let box = Mutex<(video: (@Sendable (VideoFrame) -> Void)?, audio: (@Sendable (AudioFrame) -> Void)?)>((nil, nil))
+    final class Handlers: Sendable {
+        let video: (@Sendable (VideoFrame) -> Void)?
+        let audio: (@Sendable (AudioFrame) -> Void)?
+        init(video: (@Sendable (VideoFrame) -> Void)?, audio: (@Sendable (AudioFrame) -> Void)?) {
+            self.video = video
+            self.audio = audio
+        }
+    }
+    private let box = Mutex<Handlers>(Handlers(video: nil, audio: nil))
+    var current: Handlers { box.withLock { $0 } }
     var video: (@Sendable (VideoFrame) -> Void)? {
-        get { box.withLock { $0.video } }
-        set { box.withLock { $0.video = newValue } }
+        get { current.video }
+        set { box.withLock { $0 = Handlers(video: newValue, audio: $0.audio) } }
     }
     var audio: (@Sendable (AudioFrame) -> Void)? {
-        get { box.withLock { $0.audio } }
-        set { box.withLock { $0.audio = newValue } }
+        get { current.audio }
+        set { box.withLock { $0 = Handlers(video: $0.video, audio: newValue) } }
     }
 }
 
@@ -196,7 +207,7 @@ final class VideoDecodeWorker: @unchecked Sendable {
                     if frame.isKeyframe { $0.keyframesDecoded += 1 }
                     if $0.firstFrameDecodedAt == nil { $0.firstFrameDecodedAt = now }
                 }
-                callbacks.video?(picture)
+                callbacks.current.video?(picture)
             } catch {
                 counters.withLock { $0.decodeErrors += 1 }
                 logger.debug("VP8 decode: \(error)")
@@ -250,7 +261,7 @@ final class AudioDecodeWorker: @unchecked Sendable {
                 // As W3C getStats totalAudioEnergy: level² × seconds.
                 $0.totalAudioEnergy += rms * rms * Double(frame.durationNanoseconds) / 1e9
             }
-            callbacks.audio?(frame)
+            callbacks.current.audio?(frame)
         }
     }
 }
