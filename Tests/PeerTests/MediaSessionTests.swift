@@ -152,4 +152,76 @@ struct MediaSessionTests {
         #expect(call.network.counters.dropped > 0)
         Self.close(call)
     }
+
+    /// Pictures of noise that do not compress: the encoder wants more than the cap.
+    static let noisyPictures: [VideoFrame] = (0..<30).map { n in
+        var rng = SeededRandom(seed: UInt64(n) + 1)
+        var frame = VideoFrame(width: 320, height: 240)
+        frame.withMutablePlanes { p in
+            for y in 0..<p.height {
+                for x in 0..<p.width { p.y[y * p.strideY + x] = UInt8(truncatingIfNeeded: rng.next()) }
+            }
+        }
+        return frame
+    }
+
+    @Test("a 300 kbps uplink: the sender settles under the cap within 10 s, frames keep coming, no keyframe storm")
+    func bitrateCap() async throws {
+        let capped = MediaSessionConfiguration(width: 320, height: 240, fps: 30, startBitrate: 800_000, maxBitrate: 1_500_000)
+        let base = try PeerConnectionTests.makeCall(seed: 5)
+        try await PeerConnectionTests.negotiate(base)
+        #expect(await PeerConnectionTests.waitUntil(10) { await PeerConnectionTests.connected(base) })
+        base.network.setConditions(VirtualNetwork.Conditions(delay: .milliseconds(20), rateLimit: 300_000), forHost: "10.0.0.1")
+        let sender = MediaSession(peer: base.offerer, configuration: capped)
+        let receiver = MediaSession(peer: base.answerer, configuration: capped)
+        let seen = Received()
+        receiver.onVideoFrame = { _ in seen.frameDecoded() }
+        sender.start()
+        receiver.start()
+
+        let start = MediaTime.now()
+        var targets: [(Double, Int, Double)] = []
+        let feeder = Task {
+            for n in 0..<(14 * 30) {
+                var picture = Self.noisyPictures[n % 30]
+                picture.timestamp = start + UInt64(n) * 33_333_333
+                picture.sequence = UInt64(n)
+                sender.send(video: picture)
+                try? await Task.sleep(for: .nanoseconds(Int64(start.nanoseconds + UInt64(n + 1) * 33_333_333) - Int64(MediaTime.now().nanoseconds)))
+            }
+        }
+        for second in 1...14 {
+            try await Task.sleep(for: .seconds(1))
+            let stats = await sender.statistics()
+            targets.append((Double(second), stats.targetBitrate, stats.videoBitrateOut))
+        }
+        await feeder.value
+        try await Task.sleep(for: .milliseconds(600))
+        let sent = await sender.statistics(), got = await receiver.statistics()
+        let decoded = seen.frames.withLock { $0 }
+        let freeze = Double(seen.gap.withLock { $0.longest }) / 1e6
+        print("300 kbps cap: target/sent per second \(targets.map { "\(Int($0.0))s \($0.1 / 1000)/\(Int($0.2 / 1000))" }.joined(separator: ", ")) kbps; "
+            + "decoded \(decoded)/\(sent.framesSent), longest gap \(Int(freeze)) ms, keyframes \(sent.keyframesSent), "
+            + "plis \(got.plisSent), nacks \(got.nacksSent), dropped by the bottleneck \(base.network.counters.dropped)")
+        // Known gap (issue #5, left open): with incompressible video behind a 300 kbps drop-tail uplink, big
+        // keyframes overflow the queue, the receiver asks again (PLI) and the sender sends more keyframes: a
+        // storm. The figures above are printed on every run; the targets below are what the issue asks for.
+        withKnownIssue("bandwidth estimation under a 300 kbps drop-tail bottleneck: keyframe storm", isIntermittent: true) {
+            // Settled: from 10 s on the encoder's target and its output stay under the cap.
+            for (second, target, out) in targets where second >= 10 {
+                #expect(target <= 300_000, "target \(target) at \(second) s")
+                #expect(out <= 300_000, "sending \(out) bit/s at \(second) s")
+            }
+            #expect(Double(decoded) >= Double(sent.framesSent) * 0.9, "\(decoded) of \(sent.framesSent) decoded")
+            #expect(freeze < 500, "a freeze of \(freeze) ms")
+            #expect(sent.keyframesSent <= 4, "\(sent.keyframesSent) keyframes: a storm")
+        }
+        // What must hold already: the bottleneck really limited the sender, and the call survived it.
+        #expect(base.network.counters.dropped > 0)
+        #expect(decoded > 0)
+        sender.stop()
+        receiver.stop()
+        base.offerer.close()
+        base.answerer.close()
+    }
 }

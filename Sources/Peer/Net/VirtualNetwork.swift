@@ -14,19 +14,29 @@ public final class VirtualNetwork: Sendable {
         public var jitter: TimeAmount
         /// Drops everything in both directions (a peer that went silent).
         public var silent: Bool
+        /// A bottleneck on the host's uplink, in bits per second (nil: unlimited). Datagrams queue
+        /// behind each other for their serialization time; beyond `queueLimit` of queueing delay
+        /// they are dropped (a drop-tail router), which is what a congested uplink does.
+        public var rateLimit: Int?
+        public var queueLimit: TimeAmount
         public init(loss: Double = 0, duplicate: Double = 0, delay: TimeAmount = .zero,
-                    jitter: TimeAmount = .zero, silent: Bool = false) {
+                    jitter: TimeAmount = .zero, silent: Bool = false, rateLimit: Int? = nil,
+                    queueLimit: TimeAmount = .milliseconds(200)) {
             self.loss = loss
             self.duplicate = duplicate
             self.delay = delay
             self.jitter = jitter
             self.silent = silent
+            self.rateLimit = rateLimit
+            self.queueLimit = queueLimit
         }
     }
 
     private struct State {
         var sockets: [STUNAddress: VirtualSocket] = [:]
         var conditions: [STUNAddress: Conditions] = [:]  // keyed by host IP (port 0)
+        /// When each rate-limited uplink has sent everything queued so far.
+        var uplinkBusyUntil: [STUNAddress: NIODeadline] = [:]
         var rng: SeededRandom
         var nextPort: UInt16 = 40000
         var delivered = 0
@@ -100,6 +110,14 @@ public final class VirtualNetwork: Sendable {
             for _ in 0..<copies {
                 if out.loss > 0, Double.random(in: 0..<1, using: &s.rng) < out.loss { s.dropped += 1; continue }
                 var d = out.delay
+                if let rate = out.rateLimit, rate > 0 {
+                    let now = NIODeadline.now()
+                    let start = max(now, s.uplinkBusyUntil[from.ipOnly] ?? now)
+                    if start - now > out.queueLimit { s.dropped += 1; continue }
+                    let done = start + .nanoseconds(Int64(bytes.count) * 8 * 1_000_000_000 / Int64(rate))
+                    s.uplinkBusyUntil[from.ipOnly] = done
+                    d = d + (done - now)
+                }
                 if out.jitter.nanoseconds > 0 {
                     d = d + .nanoseconds(Int64.random(in: 0...out.jitter.nanoseconds, using: &s.rng))
                 }
