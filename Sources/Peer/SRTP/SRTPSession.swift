@@ -61,6 +61,14 @@ public final class SRTPSession {
     /// Bytes that must be free after a packet for protect (SRTP_MAX_TRAILER_LEN + 4 for SRTCP's index).
     public static let trailerRoom: Int = Int(vp_srtp_max_trailer_len())
 
+    /// Initialises libsrtp once for the process (idempotent, thread-safe). Anything that calls libsrtp
+    /// directly must use this instead of `srtp_init()`: two concurrent `srtp_init` calls race inside libsrtp.
+    public static func initializeLibrary() throws {
+        guard srtpLibraryStatus == srtp_err_status_ok else {
+            throw SRTPError.library(code: Int32(srtpLibraryStatus.rawValue), name: "srtp_init failed")
+        }
+    }
+
     /// The default replay window: large enough for video bursts and NACK retransmissions (RFC 3711 default is 64).
     public static let defaultReplayWindow = 1024
 
@@ -72,9 +80,7 @@ public final class SRTPSession {
     /// `SRTPKeyingMaterial.localMasterKeyAndSalt(isClient:)` for outbound.
     public init(profile: SRTPProfile, masterKeyAndSalt: [UInt8], direction: Direction,
                 replayWindow: Int = SRTPSession.defaultReplayWindow) throws {
-        guard srtpLibraryStatus == srtp_err_status_ok else {
-            throw SRTPError.library(code: Int32(srtpLibraryStatus.rawValue), name: "srtp_init failed")
-        }
+        try Self.initializeLibrary()
         let expected = profile.keyLength + profile.saltLength
         guard masterKeyAndSalt.count == expected else {
             throw SRTPError.badKey("\(profile) needs \(expected) bytes of key+salt, got \(masterKeyAndSalt.count)")
