@@ -140,6 +140,53 @@ def stun_binding_ok(port):
     return len(data) >= 20 and struct.unpack("!H", data[:2])[0] == 0x0101 and data[8:20] == txid
 
 
+def enter_own_namespace(allow_shared=False):
+    """Refuses to run outside a network namespace of its own (only `lo`), then brings `lo` up. Anywhere
+    else Chromium and our endpoint would gather (and try) this machine's real addresses too."""
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
+    names = [line.split(":")[1].strip() for line in links.splitlines()]
+    if names != ["lo"] and not allow_shared:
+        raise RuntimeError(f"not in a network namespace of its own (interfaces {names}): run under `unshare -n`")
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+
+
+def start_coturn(work, procs):
+    """coturn on 127.0.0.1:3478 with TURN REST credentials (the command line from LAB.md; without
+    --allow-loopback-peers CreatePermission gets 403). Returns the file holding its secret."""
+    secret = secrets.token_hex(16)
+    secret_file = os.path.join(work, "turn-secret")
+    with open(os.open(secret_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write(secret + "\n")
+    turn_log = os.path.join(work, "turnserver.log")
+    turn = subprocess.Popen(
+        ["turnserver", "-n", "--no-cli", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
+         "--listening-port=3478", "--min-port=49152", "--max-port=49300", "--use-auth-secret",
+         f"--static-auth-secret={secret}", "--realm=videophone", "--no-tls", "--no-dtls",
+         "--fingerprint", "--allow-loopback-peers", "--log-file=stdout", "--simple-log"],
+        stdout=open(turn_log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    procs.append(turn)
+
+    def turn_ready():
+        if turn.poll() is not None:
+            raise RuntimeError(f"turnserver exited with {turn.returncode}: {tail(turn_log)}")
+        return stun_binding_ok(3478)
+    wait_for("coturn to answer STUN", turn_ready, 10)
+    return secret_file
+
+
+def start_server(binary, work, procs, turn_secret_file=None):
+    """videophone-server on 127.0.0.1 (port 0, in-memory store); with a TURN secret it hands out
+    credentials for the local coturn. Returns its base URL."""
+    args = [binary, "--host", "127.0.0.1", "--port", "0", "--store", "memory", "--log-level", "warning"]
+    if turn_secret_file:
+        args += ["--turn-url", "turn:127.0.0.1:3478?transport=udp", "--turn-secret-file", turn_secret_file]
+    server_log = os.path.join(work, "server.log")
+    server = subprocess.Popen(args, stdout=open(server_log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    procs.append(server)
+    port = int(wait_for_line(server_log, r"listening on 127\.0\.0\.1:(\d+)", server, 15).group(1))
+    return f"http://127.0.0.1:{port}/"
+
+
 class Terminated(Exception):
     pass
 
@@ -167,44 +214,9 @@ def main():
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        # In a fresh namespace `lo` is the only interface. Anywhere else Chromium would gather (and
-        # try) this machine's real addresses too, so refuse rather than measure something else.
-        links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
-        names = [line.split(":")[1].strip() for line in links.splitlines()]
-        if names != ["lo"] and not args.shared_network:
-            raise RuntimeError(f"not in a network namespace of its own (interfaces {names}): run under `unshare -n`")
-        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-
-        server_args = [args.server_binary, "--host", "127.0.0.1", "--port", "0", "--store", "memory",
-                       "--log-level", "warning"]
-        if args.relay:
-            secret = secrets.token_hex(16)
-            secret_file = os.path.join(work, "turn-secret")
-            with open(os.open(secret_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-                f.write(secret + "\n")
-            turn_log = os.path.join(work, "turnserver.log")
-            # The command line from LAB.md; --allow-loopback-peers, or CreatePermission gets 403.
-            turn = subprocess.Popen(
-                ["turnserver", "-n", "--no-cli", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-                 "--listening-port=3478", "--min-port=49152", "--max-port=49300", "--use-auth-secret",
-                 f"--static-auth-secret={secret}", "--realm=videophone", "--no-tls", "--no-dtls",
-                 "--fingerprint", "--allow-loopback-peers", "--log-file=stdout", "--simple-log"],
-                stdout=open(turn_log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-            procs.append(turn)
-
-            def turn_ready():
-                if turn.poll() is not None:
-                    raise RuntimeError(f"turnserver exited with {turn.returncode}: {tail(turn_log)}")
-                return stun_binding_ok(3478)
-            wait_for("coturn to answer STUN", turn_ready, 10)
-            server_args += ["--turn-url", "turn:127.0.0.1:3478?transport=udp", "--turn-secret-file", secret_file]
-
-        server_log = os.path.join(work, "server.log")
-        server = subprocess.Popen(server_args, stdout=open(server_log, "w"), stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL)
-        procs.append(server)
-        port = int(wait_for_line(server_log, r"listening on 127\.0\.0\.1:(\d+)", server, 15).group(1))
-        base = f"http://127.0.0.1:{port}/"
+        enter_own_namespace(args.shared_network)
+        secret_file = start_coturn(work, procs) if args.relay else None
+        base = start_server(args.server_binary, work, procs, secret_file)
         with urllib.request.urlopen(base + "api/ice-servers?name=probe", timeout=5) as r:
             ice = json.load(r)
         # What the page will use; the credential itself is not worth printing.

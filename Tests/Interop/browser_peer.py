@@ -25,8 +25,6 @@ starts is stopped in `finally`.
 import argparse
 import json
 import os
-import re
-import secrets
 import shutil
 import signal
 import subprocess
@@ -34,11 +32,10 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from browser_call import (STATS_JS, on_sigterm, start_browser, stun_binding_ok,  # noqa: E402
-                          tail, wait_for, wait_for_line)
+from browser_call import (STATS_JS, enter_own_namespace, on_sigterm, start_coturn, start_server,  # noqa: E402
+                          start_browser, tail, wait_for)
 from selenium.webdriver.common.by import By  # noqa: E402
 
 CALL_TIMEOUT = 30.0
@@ -225,41 +222,9 @@ def main():
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
-        names = [line.split(":")[1].strip() for line in links.splitlines()]
-        if names != ["lo"]:
-            raise RuntimeError(f"not in a network namespace of its own (interfaces {names}): run under `unshare -n`")
-        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-
-        server_args = [args.server_binary, "--host", "127.0.0.1", "--port", "0", "--store", "memory",
-                       "--log-level", "warning"]
-        if args.relay:
-            secret = secrets.token_hex(16)
-            secret_file = os.path.join(work, "turn-secret")
-            with open(os.open(secret_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-                f.write(secret + "\n")
-            turn_log = os.path.join(work, "turnserver.log")
-            turn = subprocess.Popen(
-                ["turnserver", "-n", "--no-cli", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",
-                 "--listening-port=3478", "--min-port=49152", "--max-port=49300", "--use-auth-secret",
-                 f"--static-auth-secret={secret}", "--realm=videophone", "--no-tls", "--no-dtls",
-                 "--fingerprint", "--allow-loopback-peers", "--log-file=stdout", "--simple-log"],
-                stdout=open(turn_log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-            procs.append(turn)
-
-            def turn_ready():
-                if turn.poll() is not None:
-                    raise RuntimeError(f"turnserver exited with {turn.returncode}: {tail(turn_log)}")
-                return stun_binding_ok(3478)
-            wait_for("coturn to answer STUN", turn_ready, 10)
-            server_args += ["--turn-url", "turn:127.0.0.1:3478?transport=udp", "--turn-secret-file", secret_file]
-
-        server_log = os.path.join(work, "server.log")
-        server = subprocess.Popen(server_args, stdout=open(server_log, "w"), stderr=subprocess.STDOUT,
-                                  stdin=subprocess.DEVNULL)
-        procs.append(server)
-        port = int(wait_for_line(server_log, r"listening on 127\.0\.0\.1:(\d+)", server, 15).group(1))
-        base = f"http://127.0.0.1:{port}/"
+        enter_own_namespace()
+        secret_file = start_coturn(work, procs) if args.relay else None
+        base = start_server(args.server_binary, work, procs, secret_file)
 
         endpoint_argv = [args.endpoint_binary, "peer", "--server", base, "--room", "r", "--name", "appliance",
                          "--stats-interval", "0.5", "--loopback-only"]

@@ -25,7 +25,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from browser_call import STATS_JS, on_sigterm, start_browser, tail, wait_for, wait_for_line  # noqa: E402
+from browser_call import (STATS_JS, enter_own_namespace, on_sigterm, start_browser, start_server, tail,  # noqa: E402
+                          wait_for)
 from selenium.webdriver.common.by import By  # noqa: E402
 
 
@@ -57,19 +58,8 @@ def main():
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
     signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
-        names = [line.split(":")[1].strip() for line in links.splitlines()]
-        if names != ["lo"]:
-            raise RuntimeError(f"not in a network namespace of its own (interfaces {names}): run under `unshare -n`")
-        subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-
-        server_log = os.path.join(work, "server.log")
-        server = subprocess.Popen([args.server_binary, "--host", "127.0.0.1", "--port", "0", "--store", "memory",
-                                   "--log-level", "warning"],
-                                  stdout=open(server_log, "w"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        procs.append(server)
-        port = int(wait_for_line(server_log, r"listening on 127\.0\.0\.1:(\d+)", server, 15).group(1))
-        base = f"http://127.0.0.1:{port}/"
+        enter_own_namespace()
+        base = start_server(args.server_binary, work, procs)
 
         sock = os.path.join(work, "appliance.sock")
         config = os.path.join(work, "appliance.toml")
