@@ -112,9 +112,15 @@ def main():
         check_call("chromium_calls_daemon", clicked)
 
         # 2. The appliance calls the page, which answers on its own.
+        # Leave first and wait until the appliance has seen bob go: reloading in place raced (the
+        # appliance called the old page's socket just before its user:left arrived).
+        page.get("about:blank")
+        wait_for("the appliance to see the page leave",
+                 lambda: "bob" not in control(sock, "status")["members"], 15)
         page.get(f"{base}?room=r&name=bob&autojoin=1&autoanswer=1")
-        wait_for("the appliance to see the page again",
-                 lambda: control(sock, "status").get("state") == "idle" and "bob" in control(sock, "status")["members"], 15)
+        wait_for("the page to join again and the appliance to see it",
+                 lambda: page.execute_script("return !!(window.vp && window.vp.state.me)")
+                 and control(sock, "status").get("state") == "idle" and "bob" in control(sock, "status")["members"], 15)
         pressed = time.monotonic()
         reply = control(sock, "press call")
         if not reply.get("ok"):
