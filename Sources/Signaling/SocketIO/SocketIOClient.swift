@@ -50,6 +50,10 @@ public final actor SocketIOClient {
     private var stopped = false
     private var nextAckID: UInt64 = 0
     private var pendingAcks: [UInt64: CheckedContinuation<[JSONValue], any Error>] = [:]
+    /// Acks we expect but whose caller is still suspended in `send`: a fast server (loopback) can
+    /// answer before `emitWithAck` resumes on this actor, so the answer is kept here until it does.
+    private var awaitedAcks: Set<UInt64> = []
+    private var earlyAcks: [UInt64: Result<[JSONValue], SignalingError>] = [:]
     /// Binary attachments still to skip after a refused binary packet.
     private var attachmentsToSkip = 0
 
@@ -106,7 +110,16 @@ public final actor SocketIOClient {
     public func emitWithAck(_ name: String, _ args: [JSONValue], timeout: Duration? = nil) async throws(SignalingError) -> [JSONValue] {
         nextAckID += 1
         let id = nextAckID
-        try await sendPacket(.event(name, args, ackID: id))
+        awaitedAcks.insert(id)
+        defer { awaitedAcks.remove(id) }
+        do {
+            try await sendPacket(.event(name, args, ackID: id))
+        } catch {
+            earlyAcks.removeValue(forKey: id)
+            throw error
+        }
+        // Actor reentrancy: the ack may have arrived while we were suspended in send.
+        if let early = earlyAcks.removeValue(forKey: id) { return try early.get() }
         let limit = timeout ?? configuration.ackTimeout
         let timer = Task { [weak self] in
             try? await Task.sleep(for: limit)
@@ -246,7 +259,11 @@ public final actor SocketIOClient {
 
     private func resolveAck(_ id: UInt64, _ result: Result<[JSONValue], SignalingError>) {
         guard let c = pendingAcks.removeValue(forKey: id) else {
-            if case .success = result { logger.notice("ack for unknown id", metadata: ["id": "\(id)"]) }
+            if awaitedAcks.contains(id) {
+                earlyAcks[id] = result
+            } else if case .success = result {
+                logger.notice("ack for unknown id", metadata: ["id": "\(id)"])
+            }
             return
         }
         c.resume(with: result.mapError { $0 as any Error })
@@ -255,6 +272,7 @@ public final actor SocketIOClient {
     private func failAcks(_ reason: SignalingError) {
         let waiting = pendingAcks
         pendingAcks.removeAll()
+        for id in awaitedAcks { earlyAcks[id] = .failure(reason) }
         for c in waiting.values { c.resume(throwing: reason) }
     }
 }
