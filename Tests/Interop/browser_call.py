@@ -187,6 +187,29 @@ def start_server(binary, work, procs, turn_secret_file=None):
     return f"http://127.0.0.1:{port}/"
 
 
+def stop_everything(drivers, procs, result, work, keep_logs, wait=5):
+    """Quits the browsers, stops every process (SIGTERM, SIGKILL after `wait` s, noted in
+    result["killed"]) and removes the work directory unless the logs are to be kept."""
+    for d in drivers:
+        try:
+            d.quit()
+        except Exception:
+            pass
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            result.setdefault("killed", []).append(os.path.basename(p.args[0]))
+            p.kill()
+            p.wait()
+    if keep_logs:
+        result["work_dir"] = work
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 class Terminated(Exception):
     pass
 
@@ -304,25 +327,8 @@ def main():
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)   # cleanup must not be interrupted
         cleanup_start = time.monotonic()
-        for d in drivers:
-            try:
-                d.quit()
-            except Exception:
-                pass
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                result.setdefault("killed", []).append(os.path.basename(p.args[0]))
-                p.kill()
-                p.wait()
+        stop_everything(drivers, procs, result, work, args.keep_logs)
         result["cleanup_ms"] = round((time.monotonic() - cleanup_start) * 1000)
-        if args.keep_logs:
-            result["work_dir"] = work
-        else:
-            shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(result), flush=True)
     return 0 if result["ok"] else 1
 

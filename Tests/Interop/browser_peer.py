@@ -25,7 +25,6 @@ starts is stopped in `finally`.
 import argparse
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -35,7 +34,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from browser_call import (STATS_JS, enter_own_namespace, on_sigterm, start_coturn, start_server,  # noqa: E402
-                          start_browser, tail, wait_for)
+                          start_browser, stop_everything, tail, wait_for)
 from selenium.webdriver.common.by import By  # noqa: E402
 
 CALL_TIMEOUT = 30.0
@@ -315,26 +314,9 @@ def main():
             result["turn_log"] = tail(os.path.join(work, "turnserver.log"))
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for d in drivers:
-            try:
-                d.quit()
-            except Exception:
-                pass
         if endpoint:
             procs.insert(0, endpoint.proc)
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                result.setdefault("killed", []).append(os.path.basename(p.args[0]))
-                p.kill()
-                p.wait()
-        if args.keep_logs:
-            result["work_dir"] = work
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        stop_everything(drivers, procs, result, work, args.keep_logs)
     print(json.dumps(result), flush=True)
     return 0 if result["ok"] else 1
 

@@ -16,7 +16,6 @@ Prints one JSON line (verdict and both sides' figures) and exits 0 (ok) or 1. St
 import argparse
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,7 +25,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from browser_call import (STATS_JS, enter_own_namespace, on_sigterm, start_browser, start_server, tail,  # noqa: E402
-                          wait_for)
+                          stop_everything, wait_for)
 from selenium.webdriver.common.by import By  # noqa: E402
 
 
@@ -133,23 +132,7 @@ def main():
         result["daemon_log"] = tail(os.path.join(work, "daemon.log"), 30)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for d in drivers:
-            try:
-                d.quit()
-            except Exception:
-                pass
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=8)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-        if args.keep_logs:
-            result["work_dir"] = work
-        else:
-            shutil.rmtree(work, ignore_errors=True)
+        stop_everything(drivers, procs, result, work, args.keep_logs, wait=8)
     print(json.dumps(result), flush=True)
     return 0 if result["ok"] else 1
 
