@@ -457,7 +457,7 @@ public final class PeerConnection: @unchecked Sendable {
     }
 
     private func onLoop<T: Sendable>(_ body: @escaping () throws -> EventLoopFuture<T>) async throws -> T {
-        let box = LoopConfined(body)
+        let box = UnsafeTransfer(body)
         return try await eventLoop.flatSubmit {
             do { return try box.value() } catch { return self.eventLoop.makeFailedFuture(error) }
         }.get()
@@ -466,10 +466,4 @@ public final class PeerConnection: @unchecked Sendable {
     private func onLoopNow(_ body: @escaping @Sendable () -> Void) {
         if eventLoop.inEventLoop { body() } else { eventLoop.execute(body) }
     }
-}
-
-/// Carries a closure that captures loop-confined state onto the loop that owns it.
-private struct LoopConfined<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

@@ -217,8 +217,9 @@ public final class IceTransport: @unchecked Sendable {
     }
 }
 
-/// Moves a non-Sendable closure onto the event loop that alone will run it.
-private struct UnsafeTransfer<T>: @unchecked Sendable {
+/// Moves a non-Sendable closure onto the event loop that alone will run it (used by every
+/// loop-confined type in Peer: IceTransport, PeerConnection).
+struct UnsafeTransfer<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
 }
