@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,19 +27,9 @@ from browser_call import (STATS_JS, enter_own_namespace, on_sigterm, start_brows
                           stop_everything, wait_for)
 from selenium.webdriver.common.by import By  # noqa: E402
 
-
-def control(path, line):
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-        s.settimeout(10)
-        s.connect(path)
-        s.sendall((line + "\n").encode())
-        data = b""
-        while not data.endswith(b"\n"):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    return json.loads(data.decode())
+# The control-socket client is the demo's (scripts/demo.py): one request line, one JSON reply.
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "scripts"))
+from demo import control  # noqa: E402
 
 
 def main():
