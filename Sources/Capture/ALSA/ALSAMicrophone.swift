@@ -43,24 +43,15 @@ public final class ALSAMicrophone: Sendable {
     /// Frames and state changes until the consumer stops iterating. A slow consumer loses the
     /// oldest frames beyond 10 (200 ms), never the device's timing.
     public func events() -> AsyncStream<MicrophoneEvent> {
-        let (stream, continuation) = AsyncStream.makeStream(of: MicrophoneEvent.self, bufferingPolicy: .bufferingNewest(10))
-        let stop = DeviceStopFlag()
-        continuation.onTermination = { _ in stop.set() }
-        let thread = Thread { [self] in run(continuation: continuation, stop: stop) }
-        thread.name = "alsa-capture"
-        thread.start()
-        return stream
+        DeviceThread.stream(named: "alsa-capture", bufferingNewest: 10) { [self] continuation, stop in
+            self.run(continuation: continuation, stop: stop)
+        }
     }
 
     /// Just the audio.
     public func frames() -> AsyncStream<AudioFrame> {
-        let events = events()
-        return AsyncStream(bufferingPolicy: .bufferingNewest(10)) { continuation in
-            let task = Task {
-                for await event in events { if case .frame(let frame) = event { continuation.yield(frame) } }
-                continuation.finish()
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        DeviceThread.only(events(), bufferingNewest: 10) { event in
+            if case .frame(let frame) = event { frame } else { nil }
         }
     }
 

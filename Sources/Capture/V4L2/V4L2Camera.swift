@@ -121,26 +121,15 @@ public final class V4L2Camera: Sendable {
 
     /// Frames and state changes until the consumer stops iterating.
     public func events() -> AsyncStream<CameraEvent> {
-        let (stream, continuation) = AsyncStream.makeStream(of: CameraEvent.self, bufferingPolicy: .bufferingNewest(3))
-        let stop = DeviceStopFlag()
-        continuation.onTermination = { _ in stop.set() }
-        let thread = Thread { [self] in
+        DeviceThread.stream(named: "v4l2-capture", bufferingNewest: 3) { [self] continuation, stop in
             self.run(continuation: continuation, stop: stop)
         }
-        thread.name = "v4l2-capture"
-        thread.start()
-        return stream
     }
 
     /// Just the frames (events other than frames are dropped).
     public func frames() -> AsyncStream<VideoFrame> {
-        let events = events()
-        return AsyncStream(bufferingPolicy: .bufferingNewest(2)) { continuation in
-            let task = Task {
-                for await event in events { if case .frame(let frame) = event { continuation.yield(frame) } }
-                continuation.finish()
-            }
-            continuation.onTermination = { _ in task.cancel() }
+        DeviceThread.only(events(), bufferingNewest: 2) { event in
+            if case .frame(let frame) = event { frame } else { nil }
         }
     }
 
