@@ -245,7 +245,25 @@ func kind(_ e: CallEvent) -> String {
         #expect(full.statuses.last == "The room is full")
         #expect(full.timers.contains(.rejoin))
         full.send(.timerFired(.rejoin))
-        #expect(full.log.last == .joinRoom("home"))
+        #expect(full.log.contains(.joinRoom("home")))
+    }
+
+    /// A `room:joined` that never comes (lost with a dropping connection) does not leave the
+    /// appliance on "Joining the room…" forever: the join is asked again until a reply arrives.
+    @Test func unansweredJoinIsAskedAgain() {
+        var h = H()
+        h.send(.signalingConnected)
+        #expect(h.timers.contains(.rejoin))
+        let joinsBefore = h.log.filter { $0 == .joinRoom("home") }.count
+        h.send(.timerFired(.rejoin))
+        h.send(.timerFired(.rejoin))
+        #expect(h.log.filter { $0 == .joinRoom("home") }.count == joinsBefore + 2)
+        #expect(h.timers.contains(.rejoin))
+        h.send(H.joined("home", [H.bob]))
+        #expect(h.m.phase == .idle && !h.timers.contains(.rejoin))
+        // Once in the room a stale timer changes nothing.
+        let step = h.send(.timerFired(.rejoin))
+        #expect(step.effects.isEmpty)
     }
 
     @Test func outgoingCallFlow() {

@@ -124,7 +124,8 @@ final class DaemonHarness: @unchecked Sendable {
             if condition(last) { return last }
             usleep(100_000)
         }
-        throw TestSupportError("\(name): timed out waiting for \(what); last status \(last.serialized())")
+        // The work directory is removed after the test: keep the daemon's own account of what happened.
+        throw TestSupportError("\(name): timed out waiting for \(what); last status \(last.serialized()); log tail:\n\(logText(name).suffix(3000))")
     }
 
     /// POST /api/devices/{id}/config as AdminAPI expects; returns the HTTP status.

@@ -148,6 +148,14 @@ def build(args):
         await sio.emit("chat:message", {"id": "big", "userName": "fixture", "senderId": "fixture",
                                         "text": "x" * int(data.get("bytes", 2_000_000)), "timestamp": 0}, to=sid)
 
+    @sio.on("test:burst")
+    async def burst(sid, data):
+        # A stream of events spread over the polling → websocket upgrade window.
+        for i in range(int(data.get("count", 100))):
+            await sio.emit("chat:message", {"id": f"burst-{i}", "userName": "fixture", "senderId": "fixture",
+                                            "text": "burst", "timestamp": 0}, to=sid)
+            await asyncio.sleep(float(data.get("gap", 0.001)))
+
     @sio.on("test:kick")
     async def kick(sid, *_):
         await sio.disconnect(sid)

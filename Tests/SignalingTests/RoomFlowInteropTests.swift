@@ -161,6 +161,34 @@ struct RoomFlowInteropTests {
         }
     }
 
+    /// Events that reach the client while polling hands over to the websocket are all delivered, in
+    /// order. Before the fix, packets brought by the last polling GET were still in the reader when
+    /// the transport switched, and were dropped as strays: a daemon then waited for `room:joined` forever.
+    @Test("no event is lost across the polling → websocket upgrade")
+    func upgradeLosesNothing() async throws {
+        try await withFixture(Self.server(for: .pollingThenUpgrade)) { server, cleanup in
+            for round in 0..<8 {
+                let a = await cleanup.add(try await Member.join(server, room: "up\(round)", name: "alice",
+                                                               transports: .pollingThenUpgrade, waitForJoin: false))
+                try await a.states.wait(for: "connected") { $0.isConnected }
+                let count = 150
+                try await a.client.socket.emit("test:burst", [.object(["count": .number(Double(count)), "gap": .number(0.0005)])])
+                try await a.events.wait(for: "room:joined (round \(round))") { isEvent($0, "room:joined") }
+                try await a.events.wait(for: "the last burst event (round \(round))") {
+                    if case .server(.chat(let m)) = $0 { m.id == "burst-\(count - 1)" } else { false }
+                }
+                let ids = await a.events.items.compactMap { e -> String? in
+                    if case .server(.chat(let m)) = e, m.id.hasPrefix("burst-") { m.id } else { nil }
+                }
+                #expect(ids == (0..<count).map { "burst-\($0)" }, "round \(round): \(ids.count) of \(count) arrived")
+                try await a.states.wait(for: "upgraded (round \(round))") {
+                    if case .connected(_, "websocket") = $0 { true } else { false }
+                }
+                await a.stop()
+            }
+        }
+    }
+
     @Test("CONNECT_ERROR from the server is reported with its reason")
     func connectRefused() async throws {
         try await withFixture(Self.server(for: .pollingThenUpgrade)) { server, cleanup in

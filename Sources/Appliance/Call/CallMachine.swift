@@ -22,6 +22,9 @@ public struct CallSettings: Sendable, Equatable {
     public var endingTimeout: Double = 3
     /// Delay before trying a full room again.
     public var rejoinDelay: Double = 30
+    /// Connected but neither `room:joined` nor `room:full` after this long: ask again (a reply can
+    /// be lost with a connection that is dropping), rather than wait on "Joining the room…" forever.
+    public var joinReplyTimeout: Double = 8
 
     public init(homeRoom: String = "home", autoAnswer: ApplianceConfig.AutoAnswer = .off, autoAnswerDelay: Double = 5,
                 allowedCallers: [String] = [], ringTimeout: Double = 45, setupTimeout: Double = 20,
@@ -179,7 +182,7 @@ public struct CallMachine: Sendable {
         signalingUp = true
         guard phase == .connecting else { return handled([]) }
         // SignalingClient re-sends room:join for the room it was told to be in.
-        return handled([status("Joining the room…")])
+        return handled([.startTimer(.rejoin, seconds: settings.joinReplyTimeout), status("Joining the room…")])
     }
 
     private mutating func signalingLost() -> CallStep {
@@ -376,7 +379,8 @@ public struct CallMachine: Sendable {
             return handled(finishEnding())
         case .rejoin:
             guard room == nil, signalingUp else { return ignored("already in a room or offline") }
-            return handled([.joinRoom(targetRoom)])
+            // Asked again until a reply comes: room:full restarts this timer with its own delay.
+            return handled([.joinRoom(targetRoom), .startTimer(.rejoin, seconds: settings.joinReplyTimeout)])
         }
     }
 

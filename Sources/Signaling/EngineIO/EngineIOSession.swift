@@ -29,6 +29,8 @@ final actor EngineIOSession {
     private var tasks: [Task<Void, Never>] = []
     private var openWaiter: CheckedContinuation<EngineIOHandshake, any Error>?
     private var probeWaiter: CheckedContinuation<Void, any Error>?
+    /// Resumed when the polling reader reaches `.paused`: the last polled packets have been handled.
+    private var drainWaiter: CheckedContinuation<Void, Never>?
     private var isClosed = false
 
     init(configuration: EngineIOConfiguration, http: HTTPClient, logger: Logger) {
@@ -121,7 +123,12 @@ final actor EngineIOSession {
         switch event {
         case .malformed(let error):
             logger.warning("dropped malformed engine.io packet", metadata: ["reason": "\(error)"])
+        case .paused:
+            drainWaiter?.resume()
+            drainWaiter = nil
         case .closed(let error):
+            drainWaiter?.resume()
+            drainWaiter = nil
             if isCurrent {
                 await shutdown(error)
             } else {
@@ -197,7 +204,13 @@ final actor EngineIOSession {
         guard !isClosed else { await ws.close(); return }
         // Hold sends, let the polling GET in flight finish (the server answers it with noop), then switch.
         heldDuringUpgrade = []
-        await polling.pause()
+        // Packets the last GET brought (e.g. a `room:joined`) are still on their way through the
+        // polling reader; switching `transport` before they are handled would drop them as strays.
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            drainWaiter = c
+            Task { await polling.pause() }
+        }
+        guard !isClosed else { await ws.close(); return }
         do {
             try await ws.send([.upgrade])
         } catch {
@@ -228,6 +241,8 @@ final actor EngineIOSession {
         isClosed = true
         failOpen(reason)
         failProbe(reason)
+        drainWaiter?.resume()
+        drainWaiter = nil
         for task in tasks { task.cancel() }
         if let transport { await transport.close() }
         if reason != .closedByClient { logger.notice("engine.io session closed", metadata: ["reason": "\(reason)"]) }

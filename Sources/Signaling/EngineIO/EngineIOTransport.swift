@@ -7,6 +7,8 @@ enum TransportEvent: Sendable {
     case malformed(SignalingDecodeError)
     /// The transport is finished; no more events follow.
     case closed(SignalingError)
+    /// Polling has stopped for an upgrade: every packet it received was delivered before this.
+    case paused
 }
 
 /// One Engine.IO transport (engine.io-protocol v4 "Transports").

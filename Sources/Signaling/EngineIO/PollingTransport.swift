@@ -73,11 +73,13 @@ final actor PollingTransport: EngineIOTransport {
         }
     }
 
-    /// Stops polling once the GET in flight returns (the server answers it with a noop during an upgrade).
+    /// Stops polling once the GET in flight returns (the server answers it with a noop during an upgrade),
+    /// then yields `.paused` after whatever that GET carried, so the reader can tell it has seen it all.
     func pause() async {
         paused = true
         await pollTask?.value
         await flushTask?.value
+        if !closed { continuation.yield(.paused) }
     }
 
     func send(_ packets: [EngineIOPacket]) async throws(SignalingError) {
