@@ -1,5 +1,8 @@
 import CZlib
 import Media
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Finds and reads Linux console fonts (Debian `console-setup-linux`, usually gzipped).
 public enum FontLoader {
@@ -8,8 +11,11 @@ public enum FontLoader {
         case notFound([String])
     }
 
-    /// Where Debian installs console fonts.
-    public static let consoleFontDirectory = "/usr/share/consolefonts"
+    /// Where Debian installs console fonts, unless `VIDEOPHONE_FONT_DIR` names another directory
+    /// (a guest or board image that keeps the fonts elsewhere).
+    public static var consoleFontDirectory: String {
+        getenv("VIDEOPHONE_FONT_DIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/usr/share/consolefonts"
+    }
 
     /// Terminus first: clear at video-call distances and it covers Latin, Greek and Cyrillic.
     public static let preferredFonts = ["Uni2-Terminus16", "Lat15-Terminus16", "Uni2-Fixed16", "Lat15-Fixed16", "default8x16"]

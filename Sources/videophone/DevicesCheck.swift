@@ -162,8 +162,7 @@ struct DevicesCheck: AsyncParsableCommand {
     private func checkDisplay(remote: VideoFrame?) async -> CheckResult {
         var result = CheckResult(check: "display", ok: false, detail: "")
         do {
-            let directory = ProcessInfo.processInfo.environment["VIDEOPHONE_FONT_DIR"] ?? FontLoader.consoleFontDirectory
-            let font = try FontLoader.consoleFont(directory: directory)
+            let font = try FontLoader.consoleFont()
             let screen = try KMSScreen()
             result.notes["card"] = screen.card
             result.notes["connector"] = screen.connectorName

@@ -13,7 +13,7 @@ struct DevicesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "devices",
         abstract: "List cameras, sound devices, screens and input devices.",
-        subcommands: [DevicesList.self, DevicesCheck.self],
+        subcommands: [DevicesList.self, DevicesCheck.self, DevicesPress.self],
         defaultSubcommand: DevicesList.self
     )
 }

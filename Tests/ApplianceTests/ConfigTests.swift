@@ -58,7 +58,7 @@ import TestSupport
             device = "hdmi"
             [buttons]
             keys.call = "KEY_NOPE"
-            devices = ["event3"]
+            devices = ["/dev/event3"]
             [admin]
             public_keys = ["bm90IGEga2V5"]
             device_id = "has space"
@@ -83,6 +83,9 @@ import TestSupport
 
     @Test func keyNamesComeFromLibevdev() throws {
         #expect(try Self.decode(#"buttons.keys.call = "BTN_0""#).isValid)
+        // Buttons by path or by (part of) the device's name, as EvdevButtons matches them.
+        #expect(try Self.decode(#"buttons.devices = ["/dev/input/event3", "Button Box"]"#).isValid)
+        #expect(!(try Self.decode(#"buttons.devices = [" "]"#).isValid))
         #expect(try Self.decode(#"buttons.single_button = "KEY_PLAYPAUSE""#).isValid)
         #expect(!(try Self.decode(#"buttons.single_button = "KEY_PLAYPAUSEX""#).isValid))
     }

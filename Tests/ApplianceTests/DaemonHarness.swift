@@ -93,23 +93,8 @@ final class DaemonHarness: @unchecked Sendable {
 
     /// One request line, one reply line.
     func control(_ name: String, _ request: String) throws -> JSONValue {
-        let fd = Foundation.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestSupportError("socket failed") }
-        defer { close(fd) }
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let path = Array(socket(name).utf8)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: path) }
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard connected == 0 else { throw TestSupportError("cannot connect to \(socket(name))") }
-        let bytes = Array((request + "\n").utf8)
-        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-        var reply: [UInt8] = []
-        var byte: UInt8 = 0
-        while read(fd, &byte, 1) == 1, byte != UInt8(ascii: "\n") { reply.append(byte) }
-        return try JSONValue.parse(Substring(String(decoding: reply, as: UTF8.self)))
+        do { return try ControlClient.request(request, socketPath: socket(name)) }
+        catch { throw TestSupportError(error.description) }
     }
 
     func status(_ name: String) throws -> JSONValue { try control(name, "status") }

@@ -81,3 +81,17 @@ struct BackoffTests {
         #expect(Backoff(jitter: 0).delay(attempt: 2, unit: 0.999) == .seconds(2))
     }
 }
+
+/// A client whose owner fails before starting it is simply dropped: that must not trap the process
+/// (AsyncHTTPClient's "Client not shut down before the deinit"), or a daemon that cannot open a
+/// device dies with a crash instead of its error message.
+@Suite("Client lifetime")
+struct ClientLifetimeTests {
+    @Test func droppedWithoutStopDoesNotTrap() async throws {
+        for _ in 0..<3 {
+            let engine = EngineIOConfiguration(url: URL(string: "http://127.0.0.1:9")!)
+            _ = SignalingClient(configuration: SocketIOConfiguration(engine: engine))
+        }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+}

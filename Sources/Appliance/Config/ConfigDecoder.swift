@@ -55,8 +55,11 @@ extension ApplianceConfig {
         c.screen.width = r.integer("screen.width", c.screen.width, 160...3840)
         c.screen.height = r.integer("screen.height", c.screen.height, 120...2160)
 
+        // A path, or (as EvdevButtons matches them) part of a device's name, e.g. "button box".
         c.buttons.devices = r.strings("buttons.devices", c.buttons.devices) { d in
-            d.hasPrefix("/dev/input/") ? nil : "expected device paths under /dev/input/"
+            if d.hasPrefix("/dev/input/") { return nil }
+            if d.hasPrefix("/") { return "expected a device path under /dev/input/ or a device name; got the path \"\(d)\"" }
+            return d.trimmingCharacters(in: .whitespaces).isEmpty ? "expected a device path under /dev/input/ or a device name; got an empty name" : nil
         }
         c.buttons.grab = r.bool("buttons.grab", c.buttons.grab)
         c.buttons.keys.call = r.string("buttons.keys.call", c.buttons.keys.call, check: ConfigReader.keyName)

@@ -71,6 +71,12 @@ public final actor SocketIOClient {
         (incoming, incomingContinuation) = AsyncStream.makeStream(of: SocketIOIncoming.self)
     }
 
+    /// A client dropped without `stop()` (e.g. its owner failed to start) must not bring the process
+    /// down: AsyncHTTPClient traps when a client is released before it was shut down.
+    deinit {
+        if !stopped { http.shutdown { _ in } }
+    }
+
     /// The connection state now.
     public nonisolated var state: ConnectionState { stateBroadcast.current }
 
