@@ -19,16 +19,19 @@ import TestSupport
     export LD_LIBRARY_PATH=/mnt/host/lib HOME=/tmp VIDEOPHONE_FONT_DIR=/mnt/host/share/consolefonts
     L=$(ls /mnt/host/lib/ld-linux* | head -n 1)
     run() { name=$1; shift; $L /mnt/host/bin/"$name" "$@"; }
+    # For `start NAME … &`: exec keeps $! the program's own PID (its /proc/PID/fd is checked).
+    start() { name=$1; shift; exec $L /mnt/host/bin/"$name" "$@"; }
     up() { cut -d' ' -f1 /proc/uptime; }
     step() { echo "@@vp step $1 $(up)"; }
     fail() { echo "@@vp failed $1 $(up)"; cat /tmp/status.json | sed "s/^/@@vp last-status /"
+        top -b -n 1 | head -n 12 | sed "s/^/@@vp top /"
         for n in server kitchen grandma; do head -n 12 /tmp/$n.log | sed "s/^/@@vp log $n /"; echo "@@vp log $n ..."
             tail -n 20 /tmp/$n.log | sed "s/^/@@vp log $n /"; done; stop_all; exit 1; }
-    stop_all() { kill $PK $PG 2>/dev/null; sleep 2; kill $PS 2>/dev/null; wait; }
+    stop_all() { kill $PK $PG 2>/dev/null; sleep 2; kill $PS 2>/dev/null; wait; cp /tmp/server.log /tmp/kitchen.log /tmp/grandma.log out/; }
     # wait_for SOCKET PATTERN SECONDS: polls `videophone status` (each run takes a second or two under TCG).
     wait_for() { end=$(( $(cut -d. -f1 /proc/uptime) + $3 )); while [ "$(cut -d. -f1 /proc/uptime)" -lt $end ]; do
         run videophone status --socket "$1" > /tmp/status.json 2>&1 && grep -q "$2" /tmp/status.json && return 0
-        sleep 0.5; done; return 1; }
+        sleep 1; done; return 1; }
     save() { run videophone status --socket "$1" > "out/$2.json" 2>&1; }
 
     ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
@@ -42,7 +45,7 @@ import TestSupport
     device = "/dev/video0"
     width = 320
     height = 240
-    fps = 15
+    fps = 10
     [microphone]
     device = "hw:Loopback,1,0"
     [speaker]
@@ -66,7 +69,7 @@ import TestSupport
     [camera]
     width = 320
     height = 240
-    fps = 15
+    fps = 10
     [control]
     socket = "/tmp/grandma.sock"
     [state]
@@ -75,9 +78,9 @@ import TestSupport
     loopback_only = true
     EOF
     step start
-    run videophone-server --host 127.0.0.1 --port 3001 --store memory > /tmp/server.log 2>&1 & PS=$!
-    run videophoned --config /tmp/kitchen.toml > /tmp/kitchen.log 2>&1 & PK=$!
-    run videophoned --config /tmp/grandma.toml > /tmp/grandma.log 2>&1 & PG=$!
+    start videophone-server --host 127.0.0.1 --port 3001 --store memory > /tmp/server.log 2>&1 & PS=$!
+    start videophoned --config /tmp/kitchen.toml > /tmp/kitchen.log 2>&1 & PK=$!
+    start videophoned --config /tmp/grandma.toml > /tmp/grandma.log 2>&1 & PG=$!
     wait_for /tmp/kitchen.sock '"members":\["' 120 || fail kitchen-idle
     wait_for /tmp/grandma.sock '"state":"idle"' 60 || fail grandma-idle
     step both-idle
@@ -136,7 +139,7 @@ import TestSupport
         let booted = Date()
         let console = GuestVM.artifacts + "/call-console.log"
         let (status, output) = try GuestVM.run(Repo.path("scripts/vm/run"),
-                                               ["--share", share, "--cache", GuestVM.cache, "--timeout", "540", "--memory", "1536"],
+                                               ["--share", share, "--cache", GuestVM.cache, "--timeout", "540", "--memory", "1536", "--smp", "2"],
                                                log: console)
         let seconds = Date().timeIntervalSince(booted)
         let lines = output.split(separator: "\n").map(String.init)
@@ -154,10 +157,15 @@ import TestSupport
               + "call pressed → ringing \(span("grandma-pressed-call", "kitchen-ringing")), "
               + "accept key (after the 2.5 s rescan wait) → remote picture on the KMS screen \(span("accept-key-pressed", "kitchen-shows-grandma")), "
               + "end key → both idle \(span("end-key-pressed", "both-idle-again")) (TCG, debug build)")
-        for line in lines where line.contains("@@vp failed") || line.contains("@@vp log") || line.contains("@@vp uinput") {
+        for line in lines where line.contains("@@vp failed") || line.contains("@@vp log") || line.contains("@@vp uinput") || line.contains("@@vp top") {
             print("guest call: \(line)")
         }
-        #expect(status == 0, "guest exit \(status); console in \(console)")
+        for name in ["server", "kitchen", "grandma"] {
+            let kept = "\(GuestVM.artifacts)/call-\(name).log"
+            try? fm.removeItem(atPath: kept)
+            try? fm.copyItem(atPath: "\(share)/out/\(name).log", toPath: kept)
+        }
+        #expect(status == 0, "guest exit \(status); console in \(console), daemon logs in \(GuestVM.artifacts)/call-*.log")
         guard status == 0 else { return }
 
         func json(_ name: String) throws -> [String: Any] {

@@ -284,11 +284,44 @@ async def device(url, transports, origin, admin_token):
             listing = await r.json()
         check("device offline after disconnect", listing[0]["online"] is False, listing)
 
+async def upgrade_race(url, transports, origin):
+    """Raw engine.io (aiohttp): a client that sends its next polling GET before it has read the probe's
+    pong, as a busy or slow client does. The server must answer that GET too (noop) until the upgrade
+    packet arrives; holding it for a ping interval stalls the whole upgrade."""
+    import aiohttp
+    base = url.rstrip("/") + "/socket.io/?EIO=4"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base + "&transport=polling") as r:
+            opening = await r.text()
+        check("handshake", opening.startswith("0"), opening[:80])
+        sid = json.loads(opening[1:].split("\x1e")[0])["sid"]
+        poll = base + f"&transport=polling&sid={sid}"
+        first = asyncio.create_task(http.get(poll))
+        await asyncio.sleep(0.3)  # the GET is held by now
+        ws = await http.ws_connect(base.replace("http", "ws", 1) + f"&transport=websocket&sid={sid}")
+        await ws.send_str("2probe")
+        released = await asyncio.wait_for(first, 5)
+        check("held GET released by the probe", (await released.text()) == "6")
+        second = asyncio.create_task(http.get(poll))  # before reading the pong
+        await asyncio.sleep(0.3)
+        pong = await asyncio.wait_for(ws.receive(), 5)
+        check("pong probe", pong.data == "3probe", pong.data)
+        try:
+            answered = await asyncio.wait_for(second, 5)
+            check("GET sent during the upgrade answered at once", (await answered.text()) == "6")
+        except asyncio.TimeoutError:
+            check("GET sent during the upgrade answered at once", False, "held (the server waits for the next ping)")
+        await ws.send_str("5")
+        await ws.send_str("40")
+        reply = await asyncio.wait_for(ws.receive(), 5)
+        check("socket.io connect over the upgraded websocket", str(reply.data).startswith("40"), reply.data)
+        await ws.close()
+
 
 async def main():
     p = argparse.ArgumentParser()
     p.add_argument("url")
-    p.add_argument("scenario", choices=["room_flow", "history", "origin", "abuse", "shutdown", "device"])
+    p.add_argument("scenario", choices=["room_flow", "history", "origin", "abuse", "shutdown", "device", "upgrade_race"])
     p.add_argument("--admin-token")
     p.add_argument("--transports", default="polling,websocket")
     p.add_argument("--origin")
@@ -297,7 +330,7 @@ async def main():
     global CAFILE
     CAFILE = args.cafile
     scenario = {"room_flow": room_flow, "history": history, "origin": origin_check, "abuse": abuse,
-                "shutdown": shutdown, "device": device}[args.scenario]
+                "shutdown": shutdown, "device": device, "upgrade_race": upgrade_race}[args.scenario]
     extra = [args.admin_token] if args.scenario == "device" else []
     try:
         await asyncio.wait_for(scenario(args.url, args.transports.split(","), args.origin, *extra), 30)

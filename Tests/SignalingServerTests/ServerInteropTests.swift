@@ -17,6 +17,15 @@ struct ServerInteropTests {
         #expect(result.checks.count >= 15)
     }
 
+    @Test("a polling GET sent while the websocket probe is answered is released too, not held for a ping interval")
+    func upgradeRace() throws {
+        let server = try ServerProcess(transports: "polling,websocket")
+        defer { server.stop() }
+        let result = try Driver.run(server.url, "upgrade_race", transports: "polling,websocket")
+        #expect(result.ok, "\(result.error ?? "") \(result.checks.filter { !$0.ok })")
+        #expect(result.checks.count == 5)
+    }
+
     @Test("chat history survives a server restart")
     func historyAfterRestart() throws {
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("vp-state-\(UUID().uuidString)").path

@@ -186,6 +186,7 @@ final actor EngineIOSession {
         do {
             try await ws.connect()
             read(ws)
+            await polling.holdForProbe()
             let timeout = configuration.upgradeTimeout
             let timer = Task { [weak self] in
                 try? await Task.sleep(for: timeout)
@@ -198,6 +199,7 @@ final actor EngineIOSession {
             }
         } catch {
             logger.notice("websocket upgrade failed; staying on polling", metadata: ["reason": "\(SignalingError.classify(error))"])
+            await polling.probeFailed()
             await ws.close()
             return
         }

@@ -21,6 +21,8 @@ final actor PollingTransport: EngineIOTransport {
     private var requestTimeout: TimeAmount = .seconds(60)
     private var pollTask: Task<Void, Never>?
     private var paused = false
+    private var probing = false
+    private var probeHold: CheckedContinuation<Void, Never>?
     private var closed = false
     private var outbox: [EngineIOPacket] = []
     private var flushTask: Task<Void, Never>?
@@ -70,13 +72,34 @@ final actor PollingTransport: EngineIOTransport {
                 finish(error)
                 return
             }
+            // The server answers the GET in flight with a noop when it sees the probe. Polling again
+            // before the pong is read would send a GET a server may hold for a whole ping interval,
+            // and `pause()` (the upgrade) would wait for it.
+            if probing && !paused && !closed {
+                await withCheckedContinuation { probeHold = $0 }
+            }
         }
+    }
+
+    /// A websocket probe is on its way: after the GET in flight returns, wait for the outcome.
+    func holdForProbe() { probing = true }
+
+    /// The probe failed: polling goes on as before.
+    func probeFailed() {
+        probing = false
+        releaseProbeHold()
+    }
+
+    private func releaseProbeHold() {
+        probeHold?.resume()
+        probeHold = nil
     }
 
     /// Stops polling once the GET in flight returns (the server answers it with a noop during an upgrade),
     /// then yields `.paused` after whatever that GET carried, so the reader can tell it has seen it all.
     func pause() async {
         paused = true
+        releaseProbeHold()
         await pollTask?.value
         await flushTask?.value
         if !closed { continuation.yield(.paused) }
@@ -115,6 +138,7 @@ final actor PollingTransport: EngineIOTransport {
         // Best effort: tell the server we are leaving so it frees the session at once.
         if sid != nil, !paused { _ = try? await request(method: .POST, body: EngineIOPacket.close.encoded(), timeout: .seconds(2)) }
         closed = true
+        releaseProbeHold()
         pollTask?.cancel()
         continuation.yield(.closed(.closedByClient))
         continuation.finish()
@@ -123,6 +147,7 @@ final actor PollingTransport: EngineIOTransport {
     private func finish(_ error: SignalingError) {
         guard !closed else { return }
         closed = true
+        releaseProbeHold()
         continuation.yield(.closed(error))
         continuation.finish()
     }

@@ -70,6 +70,7 @@ final actor ServerSession {
     private var probing = false
     private var pongSeen = true
     private var heartbeat: Task<Void, Never>?
+    private var upgradeNudger: Task<Void, Never>?
     private(set) var isClosed = false
     private var bucket: TokenBucket
     private var dropped = 0
@@ -181,7 +182,15 @@ final actor ServerSession {
 
     func webSocketClosed() async {
         if transport == "websocket" { await close(.transportError) }
-        else { probing = false; webSocket = nil }
+        else { probing = false; webSocket = nil; upgradeNudger?.cancel(); upgradeNudger = nil }
+    }
+
+    /// Answers a held GET with a noop (during an upgrade, so the client can pause polling).
+    private func releasePolls() {
+        guard probing, transport == "polling" else { return }
+        if outbox.isEmpty { outbox.append(.noop) }
+        pollWaiter?.resume()
+        pollWaiter = nil
     }
 
     // MARK: Packets
@@ -191,12 +200,23 @@ final actor ServerSession {
         switch packet {
         case .ping("probe") where source == "websocket" && probing:
             try? await webSocket?.write(.text(EngineIOPacket.pong("probe").encoded()))
-            // Release the held GET so the client can pause polling (engine.io "upgrade").
-            outbox.append(.noop)
-            pollWaiter?.resume()
-            pollWaiter = nil
+            // Release the held GET so the client can pause polling (engine.io "upgrade"). A client
+            // may already have sent its next GET before it read the pong; keep answering GETs with
+            // noop until the upgrade packet arrives, as the reference server does, or that GET
+            // would be held for a whole ping interval and the upgrade with it.
+            releasePolls()
+            upgradeNudger?.cancel()
+            upgradeNudger = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(100))
+                    guard !Task.isCancelled else { return }
+                    self.releasePolls()
+                }
+            }
         case .upgrade where source == "websocket" && probing:
             probing = false
+            upgradeNudger?.cancel()
+            upgradeNudger = nil
             transport = "websocket"
             let pending = outbox.filter { $0 != .noop }
             outbox.removeAll()
@@ -231,6 +251,7 @@ final actor ServerSession {
         guard !isClosed else { return }
         isClosed = true
         heartbeat?.cancel()
+        upgradeNudger?.cancel()
         if let webSocket, transport == "websocket" {
             try? await webSocket.write(.text(EngineIOPacket.close.encoded()))
             try? await webSocket.close(.normalClosure, reason: nil)
