@@ -3,12 +3,13 @@ import Testing
 import TestSupport
 
 // Tier 3, the appliance as a whole (issue #7, VM tier): inside one QEMU/TCG guest run a
-// `videophone-server`, an appliance on the guest's real drivers (vivid camera, virtio-gpu KMS
-// screen, snd-aloop microphone and speaker, buttons read through evdev) and a second appliance
-// with synthetic devices. The second calls; the answer and the hang-up are key presses on a
-// keyboard made through uinput (`videophone devices press`), read by the first appliance from
-// /dev/input like a USB button box. A QEMU screendump of the KMS output is kept as an artefact.
-// All traffic stays on the guest's loopback.
+// `videophone-server` and two appliances on the guest's real drivers: "kitchen" with vivid's first
+// camera, the virtio-gpu KMS screen and snd-aloop microphone and speaker; "grandma" with vivid's
+// second camera (synthetic sound, headless screen: there is one KMS card). Every action is a key
+// press on a keyboard made through uinput (`videophone devices press`), read by each appliance
+// from /dev/input like a USB button box: grandma's Enter calls, kitchen's Space answers and Esc
+// hangs up. A QEMU screendump of the KMS output is kept as an artefact. All traffic stays on
+// the guest's loopback.
 
 @Suite(.serialized) struct GuestCallTests {
     /// The scenario, run by the guest's busybox sh. Each step prints `@@vp step NAME UPTIME`;
@@ -67,9 +68,12 @@ import TestSupport
     room = "home"
     name = "grandma"
     [camera]
+    device = "/dev/video1"
     width = 320
     height = 240
     fps = 10
+    [buttons]
+    devices = ["vp-grandma-buttons"]
     [control]
     socket = "/tmp/grandma.sock"
     [state]
@@ -86,8 +90,8 @@ import TestSupport
     step both-idle
     ls -l /proc/$PK/fd 2>/dev/null | grep -c /dev/video > out/kitchen-idle-video-fds
     save /tmp/kitchen.sock kitchen-idle
-    run videophone press --socket /tmp/grandma.sock call > /dev/null || fail press-call
-    step grandma-pressed-call
+    run videophone devices press --name vp-grandma-buttons --settle 2.5 KEY_ENTER | sed 's/^/@@vp uinput /'
+    step grandma-call-key-pressed
     wait_for /tmp/kitchen.sock '"state":"ringing"' 60 || fail kitchen-ringing
     step kitchen-ringing
     save /tmp/kitchen.sock kitchen-ringing
@@ -98,6 +102,7 @@ import TestSupport
     wait_for /tmp/grandma.sock '"state":"inCall"' 30 || fail grandma-in-call
     sleep 4
     ls -l /proc/$PK/fd 2>/dev/null | grep -c /dev/video > out/kitchen-call-video-fds
+    ls -l /proc/$PG/fd 2>/dev/null | grep -c /dev/video > out/grandma-call-video-fds
     save /tmp/kitchen.sock kitchen-in-call
     save /tmp/grandma.sock grandma-in-call
     echo "@@vp screendump call-screendump.ppm"
@@ -109,9 +114,11 @@ import TestSupport
     wait_for /tmp/grandma.sock '"state":"idle"' 60 || fail grandma-idle-again
     step both-idle-again
     ls -l /proc/$PK/fd 2>/dev/null | grep -c /dev/video > out/kitchen-after-video-fds
+    ls -l /proc/$PG/fd 2>/dev/null | grep -c /dev/video > out/grandma-after-video-fds
     save /tmp/kitchen.sock kitchen-after
     save /tmp/grandma.sock grandma-after
     grep -iE "button|call state" /tmp/kitchen.log | tail -n 12 | sed 's/^/@@vp log kitchen /'
+    grep -iE "button|call state" /tmp/grandma.log | tail -n 8 | sed 's/^/@@vp log grandma /'
     stop_all
     step done
     exit 0
@@ -154,7 +161,7 @@ import TestSupport
             return String(format: "%.1f s", b - a)
         }
         print("guest call: \(String(format: "%.0f", seconds)) s in all; start → both idle \(span("start", "both-idle")), "
-              + "call pressed → ringing \(span("grandma-pressed-call", "kitchen-ringing")), "
+              + "call key → ringing \(span("grandma-call-key-pressed", "kitchen-ringing")), "
               + "accept key (after the 2.5 s rescan wait) → remote picture on the KMS screen \(span("accept-key-pressed", "kitchen-shows-grandma")), "
               + "end key → both idle \(span("end-key-pressed", "both-idle-again")) (TCG, debug build)")
         for line in lines where line.contains("@@vp failed") || line.contains("@@vp log") || line.contains("@@vp uinput") || line.contains("@@vp top") {
@@ -186,6 +193,8 @@ import TestSupport
         #expect(received > 10 && sent > 10, "frames both ways: kitchen \(received), grandma \(sent)")
         #expect(after["state"] as? String == "idle" && after["devicesOpen"] as? Bool == false)
         // The camera light: vivid is open only during the call (checked in /proc/PID/fd).
+        #expect(count("grandma-call-video-fds") >= 1 && count("grandma-after-video-fds") == 0,
+                "grandma's /dev/video1 fds call/after: \(count("grandma-call-video-fds"))/\(count("grandma-after-video-fds"))")
         #expect(count("kitchen-idle-video-fds") == 0 && count("kitchen-call-video-fds") >= 1 && count("kitchen-after-video-fds") == 0,
                 "open /dev/video fds idle/call/after: \(count("kitchen-idle-video-fds"))/\(count("kitchen-call-video-fds"))/\(count("kitchen-after-video-fds"))")
 

@@ -198,8 +198,14 @@ struct DTLSTransportTests {
         try #require(pair.client.state == .connected && pair.server.state == .connected)
 
         // Garbage: not DTLS at all, too short, and a well-formed header with junk (dropped by OpenSSL).
-        for junk: [UInt8] in [[0xFF, 1, 2, 3] + Array(repeating: 0, count: 20), [23, 0xFE],
-                              [23, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 9, 0, 4, 1, 2, 3, 4]] {
+        // Protected records of every length below and at the AES-GCM nonce + tag (OpenSSL 3.0.19
+        // treats the short ones as fatal), an overrunning length, trailing bytes, and a well-sized
+        // record whose tag is wrong (dropped by OpenSSL itself).
+        let header: [UInt8] = [23, 0xFE, 0xFD, 0, 1, 0, 0, 0, 0, 0, 9]
+        var junks: [[UInt8]] = [[0xFF, 1, 2, 3] + Array(repeating: 0, count: 20), [23, 0xFE],
+                                header + [0, 40, 1, 2, 3], header + [0, 24] + Array(repeating: 7, count: 24) + [23, 0xFE]]
+        for length in [0, 1, 4, 16, 23, 24, 40] { junks.append(header + [0, UInt8(length)] + Array(repeating: 7, count: length)) }
+        for junk in junks {
             let out = pair.server.handleDatagram(junk, now: .now())
             #expect(out.datagrams.isEmpty)
             #expect(failure(out.events) == nil)
@@ -281,3 +287,4 @@ struct DTLSCertificateTests {
         #expect(try DTLSCertificate.sharedInMemory() === DTLSCertificate.sharedInMemory())
     }
 }
+

@@ -245,6 +245,10 @@ public final class DTLSTransport {
             out.events.append(.discarded(.malformedDatagram("first byte \(datagram[0]) is not a DTLS content type")))
             return out
         }
+        if let problem = Self.malformedRecord(in: datagram) {
+            out.events.append(.discarded(.malformedDatagram(problem)))
+            return out
+        }
         _ = vp_BIO_reset(readBIO)  // one datagram at a time
         guard BIO_write(readBIO, base, Int32(datagram.count)) == Int32(datagram.count) else {
             out.events.append(.discarded(.malformedDatagram("memory BIO refused \(datagram.count) bytes")))
@@ -285,6 +289,30 @@ public final class DTLSTransport {
         drain(&out)
         nextTimeout = nil
         return out
+    }
+
+    /// The explicit nonce and tag of an AES-GCM record (RFC 5288 §3), the only suites offered.
+    static let minimumProtectedRecord = 8 + 16
+
+    /// RFC 6347 §4.1.2.7: invalid records are silently discarded, never fatal. OpenSSL 3.0.19 ends
+    /// the association (an alert) on a protected record too short for the AEAD nonce and tag, so
+    /// one forged datagram could hang up a call: such datagrams, and ones whose record lengths
+    /// overrun the datagram, are dropped here before OpenSSL sees them.
+    static func malformedRecord(in datagram: UnsafeRawBufferPointer) -> String? {
+        var offset = 0
+        while offset < datagram.count {
+            guard datagram.count - offset >= 13 else { return "\(datagram.count - offset) trailing bytes after the last record" }
+            let epoch = Int(datagram[offset + 3]) << 8 | Int(datagram[offset + 4])
+            let length = Int(datagram[offset + 11]) << 8 | Int(datagram[offset + 12])
+            guard offset + 13 + length <= datagram.count else {
+                return "record length \(length) overruns the \(datagram.count)-byte datagram"
+            }
+            if epoch > 0 && length < minimumProtectedRecord {
+                return "protected record of \(length) bytes is shorter than the AES-GCM nonce and tag"
+            }
+            offset += 13 + length
+        }
+        return nil
     }
 
     // MARK: Internals
