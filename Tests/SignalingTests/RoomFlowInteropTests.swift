@@ -189,6 +189,23 @@ struct RoomFlowInteropTests {
         }
     }
 
+    @Test("the upgrade holds the next polling GET while the probe is out (a server may hold that GET until the upgrade)")
+    func upgradeHoldsPollingDuringProbe() async throws {
+        // The server releases the held GET with a noop at once but its pong comes 0.5 s later, and
+        // holds any GET that arrives meanwhile until the upgrade packet: polling again before the
+        // pong deadlocks the upgrade (the client waits for that GET, the server for the upgrade).
+        try await withFixture(FixtureServer(script: "Tests/Interop/engineio_slow_pong_server.py")) { server, cleanup in
+            for round in 0..<3 {
+                let a = await cleanup.add(try await Member.join(server, room: "probe", name: "alice\(round)",
+                                                               transports: .pollingThenUpgrade, waitForJoin: false))
+                try await a.states.wait(for: "upgraded to websocket (round \(round))") {
+                    if case .connected(_, "websocket") = $0 { true } else { false }
+                }
+                await a.stop()
+            }
+        }
+    }
+
     @Test("CONNECT_ERROR from the server is reported with its reason")
     func connectRefused() async throws {
         try await withFixture(Self.server(for: .pollingThenUpgrade)) { server, cleanup in

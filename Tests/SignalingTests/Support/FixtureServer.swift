@@ -12,6 +12,7 @@ final class FixtureServer: @unchecked Sendable {
     private(set) var port: Int = 0
     let arguments: [String]
     let scheme: String
+    let script: String
 
     init(transports: String = "polling,websocket", pingInterval: Double = 25, pingTimeout: Double = 20,
          extra: [String] = [], tls: TestCA? = nil) {
@@ -19,6 +20,14 @@ final class FixtureServer: @unchecked Sendable {
         if let tls { args += ["--certfile", tls.serverCert, "--keyfile", tls.serverKey] }
         arguments = args
         scheme = tls == nil ? "http" : "https"
+        script = "Tests/Interop/socketio_room_server.py"
+    }
+
+    /// Another server script of Tests/Interop that prints `READY <port>` (it takes only `--port`).
+    init(script: String) {
+        arguments = []
+        scheme = "http"
+        self.script = script
     }
 
     var url: URL { URL(string: "\(scheme)://\(scheme == "https" ? "localhost" : "127.0.0.1"):\(port)")! }
@@ -26,7 +35,7 @@ final class FixtureServer: @unchecked Sendable {
     /// Starts the server (on the previous port when restarting) and waits for `READY <port>`.
     func start() throws {
         let (p, text) = try Process.startReadingFirstLine(
-            Repo.python, [Repo.path("Tests/Interop/socketio_room_server.py"), "--port", "\(port)"] + arguments)
+            Repo.python, [Repo.path(script), "--port", "\(port)"] + arguments)
         process = p
         guard text.hasPrefix("READY "), let port = Int(text.dropFirst(6)) else {
             stop()
