@@ -56,8 +56,10 @@ def line_for(name, s):
         parts.append(f"video in/out {call.get('bitrateIn', 0) / 1000:5.0f}/{call.get('bitrateOut', 0) / 1000:5.0f} kbit/s")
         if "rttMs" in call:
             parts.append(f"RTT {call['rttMs']:.0f} ms")
-        if call.get("latencyMs", -1) >= 0:
+        if "latencyMs" in call:
             parts.append(f"latency {call['latencyMs']:.0f} ms")
+        if "avSyncMs" in call:
+            parts.append(f"A/V sync {call['avSyncMs']:+.0f} ms")
     parts.append(f"\"{s.get('status', '')}\"")
     return "  ".join(parts)
 

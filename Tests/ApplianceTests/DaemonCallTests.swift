@@ -53,6 +53,15 @@ struct DaemonCallTests {
             #expect(s.bool("devices.open") == true)
             print("daemon figures: \(name) in call: \(s["call"]?.serialized() ?? "")")
         }
+        // Latency in the status is one way (half the RTT from RTCP plus the inbound jitter), never
+        // the lip-sync offset (which is negative when video leads), and that offset is reported apart.
+        for name in ["alice", "bob"] {
+            let s = try h.waitFor(name, "an RTT from RTCP", seconds: 15) { $0.number("call.rttMs") >= 0 }
+            #expect(s.number("call.latencyMs") >= s.number("call.rttMs") / 2 - 1, "\(s["call"]?.serialized() ?? "")")
+            #expect(s.number("call.jitterMs") >= 0)
+            print("daemon figures: \(name) rtt \(s.number("call.rttMs")) ms, latency \(s.number("call.latencyMs")) ms, "
+                  + "A/V sync \(s[path: "call.avSyncMs"]?.serialized() ?? "–") ms")
+        }
 
         // Chat shows on both screens.
         #expect(try h.control("alice", "chat hello from alice").bool("ok") == true)

@@ -414,8 +414,14 @@ public actor ApplianceDaemon {
                     "bitrateIn": .number(s.videoBitrateIn.rounded()), "bitrateOut": .number(s.videoBitrateOut.rounded()),
                     "audioPacketsIn": .number(Double(s.audioPacketsIn)), "audioPacketsOut": .number(Double(s.audioPacketsOut)),
                     "loss": .number(s.lossFraction), "connection": .string(l.peer.connectionState.rawValue)]
-            if let rtt = s.roundTripTime { call["rttMs"] = .number((rtt * 1000).rounded()) }
-            if let lag = s.videoLagSeconds { call["latencyMs"] = .number((lag * 1000).rounded()) }
+            call["jitterMs"] = .number((s.jitter * 1000).rounded())
+            if let rtt = s.roundTripTime {
+                call["rttMs"] = .number((rtt * 1000).rounded())
+                // One way: half the round trip plus the inbound jitter the jitter buffer absorbs.
+                call["latencyMs"] = .number(((rtt / 2 + s.jitter) * 1000).rounded())
+            }
+            // Lip sync: how far the remote video plays behind (+) or ahead of (−) its audio.
+            if let lag = s.videoLagSeconds { call["avSyncMs"] = .number((lag * 1000).rounded()) }
             if let ms = l.connectedAfterMs { call["setupMs"] = .number(ms.rounded()) }
             if let ms = l.firstRemoteFrameAfterMs { call["firstRemoteFrameMs"] = .number(ms.rounded()) }
         }
