@@ -165,9 +165,11 @@ struct MediaSessionTests {
         return frame
     }
 
-    @Test("a 300 kbps uplink: the sender settles under the cap within 10 s, frames keep coming, no keyframe storm")
-    func bitrateCap() async throws {
-        let capped = MediaSessionConfiguration(width: 320, height: 240, fps: 30, startBitrate: 800_000, maxBitrate: 1_500_000)
+    @Test("a 300 kbps uplink: the sender settles under the cap within 10 s, frames keep coming, no keyframe storm",
+          arguments: ["moving bar", "noise"])
+    func bitrateCap(content: String) async throws {
+        let source = content == "noise" ? Self.noisyPictures : Self.pictures
+        let capped = MediaSessionConfiguration(width: 320, height: 240, fps: 30, maxBitrate: 1_500_000)  // starts at the default 600 kbps
         let base = try PeerConnectionTests.makeCall(seed: 5)
         try await PeerConnectionTests.negotiate(base)
         #expect(await PeerConnectionTests.waitUntil(10) { await PeerConnectionTests.connected(base) })
@@ -183,7 +185,7 @@ struct MediaSessionTests {
         var targets: [(Double, Int, Double)] = []
         let feeder = Task {
             for n in 0..<(14 * 30) {
-                var picture = Self.noisyPictures[n % 30]
+                var picture = source[n % 30]
                 picture.timestamp = start + UInt64(n) * 33_333_333
                 picture.sequence = UInt64(n)
                 sender.send(video: picture)
@@ -194,19 +196,26 @@ struct MediaSessionTests {
             try await Task.sleep(for: .seconds(1))
             let stats = await sender.statistics()
             targets.append((Double(second), stats.targetBitrate, stats.videoBitrateOut))
+            if ProcessInfo.processInfo.environment["VP_CAP_TRACE"] != nil {
+                print("cap trace \(second)s: target \(stats.targetBitrate / 1000) est \(stats.estimatedBandwidth / 1000) out \(Int(stats.videoBitrateOut / 1000)) "
+                      + "kf \(stats.keyframesSent) rtx \(stats.packetsRetransmittedOut) enc \(stats.framesSent) skipped \(stats.framesSkippedByRateControl) "
+                      + "dropped \(base.network.counters.dropped) loss \(stats.lossFraction)")
+            }
         }
         await feeder.value
         try await Task.sleep(for: .milliseconds(600))
         let sent = await sender.statistics(), got = await receiver.statistics()
         let decoded = seen.frames.withLock { $0 }
         let freeze = Double(seen.gap.withLock { $0.longest }) / 1e6
-        print("300 kbps cap: target/sent per second \(targets.map { "\(Int($0.0))s \($0.1 / 1000)/\(Int($0.2 / 1000))" }.joined(separator: ", ")) kbps; "
+        print("300 kbps cap, \(content): target/sent per second \(targets.map { "\(Int($0.0))s \($0.1 / 1000)/\(Int($0.2 / 1000))" }.joined(separator: ", ")) kbps; "
             + "decoded \(decoded)/\(sent.framesSent), longest gap \(Int(freeze)) ms, keyframes \(sent.keyframesSent), "
             + "plis \(got.plisSent), nacks \(got.nacksSent), dropped by the bottleneck \(base.network.counters.dropped)")
-        // Known gap (issue #5, left open): with incompressible video behind a 300 kbps drop-tail uplink, big
-        // keyframes overflow the queue, the receiver asks again (PLI) and the sender sends more keyframes: a
-        // storm. The figures above are printed on every run; the targets below are what the issue asks for.
-        withKnownIssue("bandwidth estimation under a 300 kbps drop-tail bottleneck: keyframe storm", isIntermittent: true) {
+        // Known gaps (issue #5, left open). Moving bar: the start (600 kbps, twice the link) loses packets in
+        // the first 2 s; everything is repaired but one picture waits 0.5-0.8 s, and AIMD probes a little over
+        // the cap afterwards. Noise (incompressible): big keyframes overflow the queue, the receiver asks again
+        // (PLI) and the sender sends more keyframes, a storm. The figures above are printed on every run
+        // (VP_CAP_TRACE=1 adds a line per second); the targets below are what the issue asks for.
+        withKnownIssue("300 kbps drop-tail bottleneck: start-up freeze (moving bar), keyframe storm (noise)", isIntermittent: true) {
             // Settled: from 10 s on the encoder's target and its output stay under the cap.
             for (second, target, out) in targets where second >= 10 {
                 #expect(target <= 300_000, "target \(target) at \(second) s")
