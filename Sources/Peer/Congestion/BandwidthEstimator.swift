@@ -34,8 +34,8 @@ public struct TransportSequenceHistory: Sendable {
 public struct BandwidthEstimatorConfiguration: Sendable, Equatable {
     public var minimumBitrate: Int = 50_000
     public var maximumBitrate: Int = 2_500_000
-    public var startBitrate: Int = 300_000
-    public init(minimumBitrate: Int = 50_000, maximumBitrate: Int = 2_500_000, startBitrate: Int = 300_000) {
+    public var startBitrate: Int = 600_000
+    public init(minimumBitrate: Int = 50_000, maximumBitrate: Int = 2_500_000, startBitrate: Int = 600_000) {
         self.minimumBitrate = minimumBitrate
         self.maximumBitrate = maximumBitrate
         self.startBitrate = startBitrate
@@ -70,7 +70,6 @@ public struct SendSideBandwidthEstimator: Sendable {
     private var lastIncrease: Int64?
     private var lastDecrease: Int64?
     private var lastLossUpdate: Int64?
-    private var lossCut = false
     private var remb: Double?
     // Acknowledged bitrate over a sliding window of arrivals.
     private var ackedWindow: [(arrival: Int64, bytes: Int)] = []
@@ -200,10 +199,7 @@ public struct SendSideBandwidthEstimator: Sendable {
             lastIncrease = now  // hold: queues are draining
         case .normal:
             let elapsed = Double(now - (lastIncrease ?? now)) / 1e6
-            // Slow start: until the path first pushes back (overuse or loss), grow 50 % a second from a
-            // modest start instead of 8 %, so a good link is found in seconds and a narrow one is not
-            // flooded by a blind high start (libwebrtc starts at 300 kbps and probes upward).
-            var grown = delayBasedRate * (inSlowStart ? 1 + 0.5 * min(1, elapsed) : pow108(min(1, elapsed)))
+            var grown = delayBasedRate * pow108(min(1, elapsed))
             // Never run far ahead of what actually gets through.
             if let acked { grown = min(grown, 1.5 * acked + 10_000) }
             delayBasedRate = max(delayBasedRate, grown)
@@ -211,9 +207,6 @@ public struct SendSideBandwidthEstimator: Sendable {
         }
         delayBasedRate = min(Double(configuration.maximumBitrate), max(Double(configuration.minimumBitrate), delayBasedRate))
     }
-
-    /// Before the first decrease of either controller.
-    private var inSlowStart: Bool { lastDecrease == nil && !lossCut }
 
     private func pow108(_ seconds: Double) -> Double {
         // 1.08^s without Foundation: exp(s ln 1.08) by a short series (s ≤ 1).
@@ -228,8 +221,6 @@ public struct SendSideBandwidthEstimator: Sendable {
         lastLossUpdate = now
         if lossFraction > 0.10 {
             lossBasedRate = max(Double(configuration.minimumBitrate), lossBasedRate * (1 - 0.5 * lossFraction))
-            if !lossCut { delayBasedRate = min(delayBasedRate, lossBasedRate) }  // slow start ends at the first loss
-            lossCut = true
         } else if lossFraction < 0.02 {
             lossBasedRate = min(Double(configuration.maximumBitrate), max(lossBasedRate * 1.08, delayBasedRate))
         }

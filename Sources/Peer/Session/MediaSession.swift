@@ -16,7 +16,7 @@ public struct MediaSessionConfiguration: Sendable {
     /// libvpx speed (negative: fixed); -6 as libwebrtc on small boards.
     public var cpuUsed: Int
 
-    public init(width: Int = 640, height: Int = 480, fps: Int = 30, startBitrate: Int = 300_000,
+    public init(width: Int = 640, height: Int = 480, fps: Int = 30, startBitrate: Int = 600_000,
                 minBitrate: Int = 100_000, maxBitrate: Int = 1_500_000, audioChannels: Int = 1,
                 audioBitrate: Int = 32_000, cpuUsed: Int = -6) {
         self.width = width
