@@ -28,13 +28,9 @@ public final class ControlSocketServer: @unchecked Sendable {
 
     /// Binds (replacing a stale socket file), restricts access and starts accepting.
     public func start() throws {
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
-            throw ScreenError("control.socket path longer than \(MemoryLayout.size(ofValue: address.sun_path) - 1) bytes")
+        guard var address = unixSocketAddress(path) else {
+            throw ScreenError("control.socket path longer than \(MemoryLayout.size(ofValue: sockaddr_un().sun_path) - 1) bytes")
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: bytes) }
         try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                  withIntermediateDirectories: true)
         unlink(path)
