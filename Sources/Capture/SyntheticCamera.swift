@@ -6,16 +6,27 @@ import Media
 /// number as a row of black/white blocks that a receiver can read back after decoding
 /// (for glass-to-glass latency: text is for people, blocks are for `stampedFrameNumber`).
 public struct SyntheticCamera: Sendable {
+    /// What the picture behind the box, the code and the label looks like.
+    public enum Scene: String, Sendable, Equatable, CaseIterable {
+        /// Flat colour bars: compresses to a fraction of any sensible bitrate.
+        case bars
+        /// The bars with fine texture that pans slowly and a little sensor noise that changes every
+        /// frame, like a real camera: the encoder needs its whole budget (benchmarks at a bitrate).
+        case camera
+    }
+
     public struct Configuration: Sendable, Equatable {
         public var width: Int
         public var height: Int
         public var framesPerSecond: Int
+        public var scene: Scene
 
-        public init(width: Int = 640, height: Int = 480, framesPerSecond: Int = 30) {
+        public init(width: Int = 640, height: Int = 480, framesPerSecond: Int = 30, scene: Scene = .bars) {
             precondition(width >= 64 && height >= 64 && framesPerSecond > 0, "unusable camera configuration")
             self.width = width
             self.height = height
             self.framesPerSecond = framesPerSecond
+            self.scene = scene
         }
     }
 
@@ -24,6 +35,11 @@ public struct SyntheticCamera: Sendable {
     public let font: PSFFont?
     private let start: MediaTime
     private var frameNumber: UInt64 = 0
+    /// `.camera`: the textured bars' luma, `panRange` pixels wider than the picture.
+    private let texture: [UInt8]
+    /// `.camera`: sensor noise (−3…3), read at a different offset every frame.
+    private let noise: [Int8]
+    static let panRange = 64
 
     /// BT.601 limited-range (Y, U, V) of 75 % bars: white, yellow, cyan, green, magenta, red, blue.
     static let bars: [(Int32, Int32, Int32)] = [
@@ -36,6 +52,47 @@ public struct SyntheticCamera: Sendable {
         self.configuration = configuration
         self.font = font
         self.start = start
+        if configuration.scene == .camera {
+            (texture, noise) = Self.cameraScene(width: configuration.width, height: configuration.height)
+        } else {
+            (texture, noise) = ([], [])
+        }
+    }
+
+    /// A fixed-seed xorshift: the same scene on every run and in every process of a benchmark.
+    private static func cameraScene(width: Int, height: Int) -> ([UInt8], [Int8]) {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> UInt64 { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state }
+        let wide = width + panRange
+        var texture = [UInt8](repeating: 0, count: wide * height)
+        for y in 0..<height {
+            for x in 0..<wide {
+                let bar = Int(bars[min(bars.count - 1, (x % width) * bars.count / width)].0)
+                let detail = Int(next() % 49) - 24  // fine texture: ±24 levels
+                texture[y * wide + x] = UInt8(clamping: bar + detail)
+            }
+        }
+        let noise = (0..<(width * height + 8191)).map { _ in Int8(Int(next() % 7) - 3) }
+        return (texture, noise)
+    }
+
+    /// `.camera`: luma from the texture, panned one pixel per frame back and forth, plus noise.
+    private func drawTexture(_ planes: MutableI420Planes, number: UInt64) {
+        let wide = configuration.width + Self.panRange
+        let step = Int(number % UInt64(2 * Self.panRange))
+        let pan = step < Self.panRange ? step : 2 * Self.panRange - step
+        let noiseOffset = Int((number &* 7919) % 8192)
+        texture.withUnsafeBufferPointer { texture in
+            noise.withUnsafeBufferPointer { noise in
+                for y in 0..<planes.height {
+                    let row = planes.y + y * planes.strideY
+                    let source = y * wide + pan, grain = noiseOffset + y * planes.width
+                    for x in 0..<planes.width {
+                        row[x] = UInt8(clamping: Int(texture[source + x]) + Int(noise[grain + x]))
+                    }
+                }
+            }
+        }
     }
 
     /// The next frame, timestamped `start + n × frame period` so timestamps are exact even
@@ -48,6 +105,7 @@ public struct SyntheticCamera: Sendable {
                                timestamp: start + number * period, sequence: number)
         frame.withMutablePlanes { planes in
             drawBars(planes)
+            if configuration.scene == .camera { drawTexture(planes, number: number) }
             drawMovingBox(planes, number: number)
             drawCode(planes, number: number)
             drawLabel(planes, number: number)

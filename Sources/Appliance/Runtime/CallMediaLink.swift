@@ -31,12 +31,15 @@ public final class CallMediaLink: @unchecked Sendable {
     private var _firstRemoteFrameAt: ContinuousClock.Instant?
     private var _wasConnected = false
     private var _sessionStarted = false
+    private var _qualityLog: Task<Void, Never>?
+    private let logger: Logger
 
     init(id: Int, startedAt: ContinuousClock.Instant, ice: IceConfiguration, certificate: DTLSCertificate,
          camera: ApplianceConfig.Camera, logger: Logger, audio: AudioOutput,
          events: AsyncStream<(Int, MediaLinkEvent)>.Continuation) {
         self.id = id
         self.startedAt = startedAt
+        self.logger = logger
         peer = PeerConnection(configuration: PeerConnectionConfiguration(ice: ice, certificate: certificate, logger: logger),
                               eventLoop: MultiThreadedEventLoopGroup.singleton.next())
         session = MediaSession(peer: peer, configuration: MediaSessionConfiguration(width: camera.width, height: camera.height,
@@ -82,6 +85,31 @@ public final class CallMediaLink: @unchecked Sendable {
         }
         // Idempotent; after an ICE restart it picks up whatever the renegotiation changed.
         if start { session.start() }
+        lock.withLock {
+            guard _qualityLog == nil else { return }
+            _qualityLog = Task { [session, logger] in
+                while (try? await Task.sleep(for: .seconds(Self.qualityLogSeconds))) != nil {
+                    Self.logQuality(await session.statistics(), logger: logger)
+                }
+            }
+        }
+    }
+
+    static let qualityLogSeconds = 10
+
+    /// One line every few seconds of a call: what a person debugging a bad picture asks first.
+    static func logQuality(_ s: MediaStatistics, logger: Logger) {
+        logger.info("call quality", metadata: [
+            "fps": "\(Int(s.fpsIn.rounded()))/\(Int(s.fpsOut.rounded()))",
+            "kbps": "\(Int(s.videoBitrateIn / 1000))/\(Int(s.videoBitrateOut / 1000))",
+            "targetKbps": "\(s.targetBitrate / 1000)",
+            "rttMs": "\(s.roundTripTime.map { String(Int($0 * 1000)) } ?? "-")",
+            "lossPct": "\(Int((s.lossFraction * 100).rounded()))",
+            "frames": "\(s.framesReceived)/\(s.framesSent)",
+            "nacks": "\(s.nacksSent)/\(s.nacksReceived)",
+            "plis": "\(s.plisSent)/\(s.plisReceived)",
+            "dropped": "\(s.framesDropped)",
+        ])
     }
 
     private func markFrame() {
@@ -89,6 +117,7 @@ public final class CallMediaLink: @unchecked Sendable {
     }
 
     func close() {
+        lock.withLock { _qualityLog?.cancel() }
         session.stop()
         peer.close()
     }

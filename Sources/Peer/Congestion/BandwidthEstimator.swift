@@ -4,7 +4,10 @@
 // accumulated and smoothed, a trendline (least-squares slope over the last 20 groups) is compared
 // with an adaptive threshold (§5.4, γ in [6, 600] ms) to detect overuse; the rate controller
 // (§5.5, AIMD) cuts to 0.85 × the acknowledged bitrate on overuse, holds on underuse and grows
-// 8 % per second otherwise. A loss-based controller (§6) cuts by half the loss above 10 % and
+// 8 % per second otherwise. Before the path first pushes back it slow-starts instead: 50 % a second
+// from a modest start (libwebrtc starts at 300 kbps and probes upward), ending at the first sign of
+// a queue (the trend above half the threshold), overuse or loss, so a narrow link is never flooded
+// by a blind high start and a good one is found in seconds. A loss-based controller (§6) cuts by half the loss above 10 % and
 // grows 8 % below 2 %. The target is the smaller of both, clamped to [min, max].
 // REMB (draft-alvestrand-rmcat-remb) is followed instead when the peer sends it without TWCC.
 import Media
@@ -34,8 +37,8 @@ public struct TransportSequenceHistory: Sendable {
 public struct BandwidthEstimatorConfiguration: Sendable, Equatable {
     public var minimumBitrate: Int = 50_000
     public var maximumBitrate: Int = 2_500_000
-    public var startBitrate: Int = 600_000
-    public init(minimumBitrate: Int = 50_000, maximumBitrate: Int = 2_500_000, startBitrate: Int = 600_000) {
+    public var startBitrate: Int = 300_000
+    public init(minimumBitrate: Int = 50_000, maximumBitrate: Int = 2_500_000, startBitrate: Int = 300_000) {
         self.minimumBitrate = minimumBitrate
         self.maximumBitrate = maximumBitrate
         self.startBitrate = startBitrate
@@ -70,6 +73,8 @@ public struct SendSideBandwidthEstimator: Sendable {
     private var lastIncrease: Int64?
     private var lastDecrease: Int64?
     private var lastLossUpdate: Int64?
+    /// Growing 50 %/s until the first queueing delay, overuse or loss.
+    public private(set) var inSlowStart = true
     private var remb: Double?
     // Acknowledged bitrate over a sliding window of arrivals.
     private var ackedWindow: [(arrival: Int64, bytes: Int)] = []
@@ -163,6 +168,7 @@ public struct SendSideBandwidthEstimator: Sendable {
     }
 
     private mutating func detect(trend: Double, now: Int64) {
+        if trend > threshold / 2 { inSlowStart = false }  // a queue is starting to build
         if trend > threshold {
             if overuseStart == nil { overuseStart = now }
             if now - overuseStart! >= 10_000, trend >= previousTrend { usage = .overusing }
@@ -189,6 +195,7 @@ public struct SendSideBandwidthEstimator: Sendable {
         let acked = acknowledgedBitrate
         switch usage {
         case .overusing:
+            inSlowStart = false
             if lastDecrease.map({ now - $0 >= 200_000 }) ?? true {
                 let base = acked ?? delayBasedRate
                 delayBasedRate = min(delayBasedRate, 0.85 * base)
@@ -199,7 +206,7 @@ public struct SendSideBandwidthEstimator: Sendable {
             lastIncrease = now  // hold: queues are draining
         case .normal:
             let elapsed = Double(now - (lastIncrease ?? now)) / 1e6
-            var grown = delayBasedRate * pow108(min(1, elapsed))
+            var grown = delayBasedRate * (inSlowStart ? 1 + 0.5 * min(1, elapsed) : pow108(min(1, elapsed)))
             // Never run far ahead of what actually gets through.
             if let acked { grown = min(grown, 1.5 * acked + 10_000) }
             delayBasedRate = max(delayBasedRate, grown)
@@ -221,6 +228,8 @@ public struct SendSideBandwidthEstimator: Sendable {
         lastLossUpdate = now
         if lossFraction > 0.10 {
             lossBasedRate = max(Double(configuration.minimumBitrate), lossBasedRate * (1 - 0.5 * lossFraction))
+            if inSlowStart { delayBasedRate = min(delayBasedRate, lossBasedRate) }  // slow start ends at the first loss
+            inSlowStart = false
         } else if lossFraction < 0.02 {
             lossBasedRate = min(Double(configuration.maximumBitrate), max(lossBasedRate * 1.08, delayBasedRate))
         }

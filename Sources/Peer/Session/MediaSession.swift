@@ -16,18 +16,31 @@ public struct MediaSessionConfiguration: Sendable {
     /// libvpx speed (negative: fixed); -6 as libwebrtc on small boards.
     public var cpuUsed: Int
 
-    public init(width: Int = 640, height: Int = 480, fps: Int = 30, startBitrate: Int = 600_000,
-                minBitrate: Int = 100_000, maxBitrate: Int = 1_500_000, audioChannels: Int = 1,
+    /// `maxBitrate` defaults to what the picture size can use (`defaultMaxBitrate`); the start is
+    /// libwebrtc's 300 kbps, from where the estimator slow-starts to what the path carries.
+    public init(width: Int = 640, height: Int = 480, fps: Int = 30, startBitrate: Int = 300_000,
+                minBitrate: Int = 100_000, maxBitrate: Int? = nil, audioChannels: Int = 1,
                 audioBitrate: Int = 32_000, cpuUsed: Int = -6) {
         self.width = width
         self.height = height
         self.fps = fps
-        self.startBitrate = startBitrate
+        self.maxBitrate = maxBitrate ?? Self.defaultMaxBitrate(width: width, height: height)
+        self.startBitrate = min(startBitrate, self.maxBitrate)
         self.minBitrate = minBitrate
-        self.maxBitrate = maxBitrate
         self.audioChannels = audioChannels
         self.audioBitrate = audioBitrate
         self.cpuUsed = cpuUsed
+    }
+
+    /// The most a picture of this size is worth sending (libwebrtc's per-resolution defaults):
+    /// beyond it VP8 spends bits on no visible gain, and a small board on packets it cannot afford.
+    public static func defaultMaxBitrate(width: Int, height: Int) -> Int {
+        switch width * height {
+        case ...(320 * 240): 600_000
+        case ...(640 * 480): 1_500_000
+        case ...(960 * 540): 2_000_000
+        default: 2_500_000
+        }
     }
 }
 
