@@ -125,50 +125,50 @@ final class VideoEncodeWorker: @unchecked Sendable {
     }
 }
 
-/// Opus encoding on its own thread.
-final class AudioEncodeWorker: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "videophone.audio-encode")
-    private let pending = Mutex<(count: Int, loss: Int?)>((0, nil))
+/// Opus encoding on the caller's thread (the microphone's): a 20 ms frame costs tens of
+/// microseconds, less than handing it to another thread and waking it. The lock only orders
+/// callers if the source ever changes thread; it is not contended in a call.
+final class AudioEncodeWorker: Sendable {
+    private struct State {
+        var encoder: OpusEncoder?
+        var loss: Int?
+    }
+    private let state = Mutex<State>(State())
     private let configuration: MediaSessionConfiguration
     private let logger: Logger
-    private var encoder: OpusEncoder?
 
     init(configuration: MediaSessionConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
     }
 
-    func setExpectedLoss(percent: Int) { pending.withLock { $0.loss = percent } }
+    func setExpectedLoss(percent: Int) { state.withLock { $0.loss = percent } }
 
-    func submit(_ frame: AudioFrame, deliver: @escaping @Sendable ([UInt8]) -> Void) -> Bool {
-        let accepted = pending.withLock { p -> Bool in
-            guard p.count < 5 else { return false }
-            p.count += 1
-            return true
+    /// Encodes `frame` now and hands the packet to `deliver`; false when the frame is refused.
+    func submit(_ frame: AudioFrame, deliver: @Sendable ([UInt8]) -> Void) -> Bool {
+        guard frame.samplesPerChannel == MediaClock.audioSamplesPerFrame, frame.channels == configuration.audioChannels else {
+            logger.warning("audio frame refused: \(frame.samplesPerChannel) samples × \(frame.channels) channels (want 960 × \(configuration.audioChannels))")
+            return false
         }
-        guard accepted else { return false }
-        queue.async { [self] in
-            let loss = pending.withLock { p -> Int? in
-                defer { p.count -= 1; p.loss = nil }
-                return p.loss
-            }
+        let encoded = state.withLock { s -> [UInt8]? in
             do {
-                if encoder == nil {
-                    encoder = try OpusEncoder(configuration: OpusEncoderConfiguration(
+                if s.encoder == nil {
+                    s.encoder = try OpusEncoder(configuration: OpusEncoderConfiguration(
                         channels: configuration.audioChannels, bitrate: configuration.audioBitrate))
                 }
-                guard let encoder else { return }
-                if let loss { try encoder.setExpectedPacketLoss(percent: max(5, min(30, loss))) }
-                guard frame.samplesPerChannel == MediaClock.audioSamplesPerFrame,
-                      frame.channels == configuration.audioChannels else {
-                    logger.warning("audio frame refused: \(frame.samplesPerChannel) samples × \(frame.channels) channels (want 960 × \(configuration.audioChannels))")
-                    return
+                guard let encoder = s.encoder else { return nil }
+                if let loss = s.loss {
+                    s.loss = nil
+                    try encoder.setExpectedPacketLoss(percent: max(5, min(30, loss)))
                 }
-                deliver(try encoder.encode(frame))
+                return try encoder.encode(frame)
             } catch {
                 logger.warning("Opus encode failed: \(error)")
+                return nil
             }
         }
+        guard let encoded else { return false }
+        deliver(encoded)
         return true
     }
 }
