@@ -32,8 +32,13 @@ public struct VideoFrame: Sendable {
         self.height = height
         self.timestamp = timestamp
         self.sequence = sequence
-        let chroma = 2 * ((width + 1) / 2) * ((height + 1) / 2)
-        storage = [UInt8](repeating: 16, count: width * height) + [UInt8](repeating: 128, count: chroma)
+        // One allocation filled in place (per frame on the capture path: no temporaries, no copy).
+        let luma = width * height, total = Self.byteCount(width: width, height: height)
+        storage = [UInt8](unsafeUninitializedCapacity: total) { buffer, count in
+            buffer.baseAddress!.initialize(repeating: 16, count: luma)
+            (buffer.baseAddress! + luma).initialize(repeating: 128, count: total - luma)
+            count = total
+        }
     }
 
     /// Wraps planes that are already packed as Y, U, V with tight strides.

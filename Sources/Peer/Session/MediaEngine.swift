@@ -87,7 +87,7 @@ final class MediaEngine: @unchecked Sendable {
         videoDecoder = VideoDecodeWorker(counters: codecCounters, callbacks: callbacks, logger: logger)
         audioDecoder = AudioDecodeWorker(counters: codecCounters, callbacks: callbacks, logger: logger)
         history = RetransmissionHistory(rtxSSRC: peer.localVideoRTXSSRC, rtxPayloadType: nil)
-        pacer = Pacer(rate: configuration.startBitrate * 5 / 2, sustainedRate: configuration.startBitrate * 11 / 10)
+        pacer = Pacer(rate: configuration.startBitrate * 5 / 2)
         bandwidth = SendSideBandwidthEstimator(configuration: BandwidthEstimatorConfiguration(
             minimumBitrate: configuration.minBitrate, maximumBitrate: configuration.maxBitrate,
             startBitrate: configuration.startBitrate))
@@ -257,7 +257,6 @@ final class MediaEngine: @unchecked Sendable {
         guard abs(target - appliedBitrate) * 20 > appliedBitrate else { return }
         appliedBitrate = target
         pacer.rate = max(100_000, target * 5 / 2)
-        pacer.sustainedRate = max(50_000, target * 11 / 10)  // headers and audio ride on top of the encoder target
         videoEncoder.setBitrate(max(configuration.minBitrate, target - configuration.audioBitrate))
     }
 

@@ -1,7 +1,8 @@
-// The codec threads of a media session. libvpx encoding takes milliseconds a frame, so it never
-// runs on the peer's event loop (which carries every packet and timer): each codec lives on its
-// own serial queue, takes work from any thread, and hands results back through a closure. A
-// queue that falls behind drops new raw frames (never encoded ones: references must stay whole).
+// The codecs of a media session. libvpx takes milliseconds a frame, so VP8 never runs on the
+// peer's event loop (which carries every packet and timer): each VP8 codec lives on its own serial
+// queue, takes work from any thread, and hands results back through a closure; a queue that falls
+// behind drops new raw frames (never encoded ones: references must stay whole). Opus takes tens of
+// microseconds a frame and runs where the frame is (the microphone's thread, the playout tick).
 import Codec
 import Dispatch
 import Logging
@@ -217,13 +218,14 @@ final class VideoDecodeWorker: @unchecked Sendable {
     }
 }
 
-/// Opus decoding (with FEC and concealment) on its own thread.
-final class AudioDecodeWorker: @unchecked Sendable {
-    private let queue = DispatchQueue(label: "videophone.audio-decode")
+/// Opus decoding (with FEC and concealment) where the playout clock pulls it (the peer's event
+/// loop): a 20 ms frame decodes in tens of microseconds, less than waking another thread for it.
+/// The frame then goes to the session's callback, which must not block (speakers queue it).
+final class AudioDecodeWorker: Sendable {
+    private let decoder = Mutex<OpusDecoder?>(nil)
     private let counters: Locked<CodecCounters>
     private let callbacks: MediaCallbacks
     private let logger: Logger
-    private var decoder: OpusDecoder?
 
     init(counters: Locked<CodecCounters>, callbacks: MediaCallbacks, logger: Logger) {
         self.counters = counters
@@ -232,36 +234,36 @@ final class AudioDecodeWorker: @unchecked Sendable {
     }
 
     func submit(_ playout: AudioPlayout) {
-        queue.async { [self] in
+        let now = MediaTime.now()
+        let decoded = decoder.withLock { decoder -> AudioFrame? in
             if decoder == nil {
                 do { decoder = try OpusDecoder(channels: 1) } catch {
                     logger.error("Opus decoder: \(error)")
-                    return
+                    return nil
                 }
             }
-            guard let decoder else { return }
-            let now = MediaTime.now()
-            let frame: AudioFrame
+            guard let opus = decoder else { return nil }
             do {
                 switch playout {
-                case .decode(let packet): frame = try decoder.decode(packet, timestamp: now)
-                case .decodeFEC(let next): frame = try decoder.decodeFEC(from: next, timestamp: now)
-                case .conceal: frame = try decoder.conceal(timestamp: now)
+                case .decode(let packet): return try opus.decode(packet, timestamp: now)
+                case .decodeFEC(let next): return try opus.decodeFEC(from: next, timestamp: now)
+                case .conceal: return try opus.conceal(timestamp: now)
                 }
             } catch {
                 logger.debug("Opus decode: \(error)")
-                frame = (try? decoder.conceal(timestamp: now)) ?? AudioFrame.silence(timestamp: now)
+                return (try? opus.conceal(timestamp: now)) ?? AudioFrame.silence(timestamp: now)
             }
-            var sum = 0.0
-            for s in frame.samples { let v = Double(s) / 32768; sum += v * v }
-            let rms = frame.samples.isEmpty ? 0 : (sum / Double(frame.samples.count)).squareRoot()
-            counters.withLock {
-                $0.audioFramesDecoded += 1
-                $0.audioLevel = rms
-                // As W3C getStats totalAudioEnergy: level² × seconds.
-                $0.totalAudioEnergy += rms * rms * Double(frame.durationNanoseconds) / 1e9
-            }
-            callbacks.current.audio?(frame)
         }
+        guard let frame = decoded else { return }
+        var sum = 0.0
+        for s in frame.samples { let v = Double(s) / 32768; sum += v * v }
+        let rms = frame.samples.isEmpty ? 0 : (sum / Double(frame.samples.count)).squareRoot()
+        counters.withLock {
+            $0.audioFramesDecoded += 1
+            $0.audioLevel = rms
+            // As W3C getStats totalAudioEnergy: level² × seconds.
+            $0.totalAudioEnergy += rms * rms * Double(frame.durationNanoseconds) / 1e9
+        }
+        callbacks.current.audio?(frame)
     }
 }
