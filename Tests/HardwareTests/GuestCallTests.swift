@@ -198,7 +198,10 @@ import TestSupport
         let received = kitchenCall["framesReceived"] as? Double ?? 0, sent = grandmaCall["framesReceived"] as? Double ?? 0
         print("guest call: kitchen (vivid, KMS) received \(Int(received)) frames, grandma received \(Int(sent)); "
               + "kitchen status \"\(inCall["status"] ?? "")\"")
-        #expect(received > 10 && sent > 10, "frames both ways: kitchen \(received), grandma \(sent)")
+        // Release: the whole call at 10 fps (about 100 frames each way). Debug: two debug daemons under
+        // TCG fall seconds behind on their event loops, so only "pictures arrive" is checked.
+        let minimumFrames = release == nil ? 1.0 : 50.0
+        #expect(received >= minimumFrames && sent >= minimumFrames, "frames both ways: kitchen \(received), grandma \(sent) (\(build))")
         #expect(after["state"] as? String == "idle" && after["devicesOpen"] as? Bool == false)
         // The camera light: vivid is open only during the call (checked in /proc/PID/fd).
         #expect(count("grandma-call-video-fds") >= 1 && count("grandma-after-video-fds") == 0,

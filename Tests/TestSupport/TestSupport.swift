@@ -20,14 +20,15 @@ public enum Repo {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path
     }
 
-    /// The release build of these products (what an appliance runs; `image/build` makes it in
-    /// `.build-release`) when every one of them is newer than every source file; otherwise nil and
-    /// callers use the debug products, so a stale release build is never what gets tested.
+    /// The release build of these products (what an appliance runs; `image/build` and
+    /// `scripts/bench-media` make it in `.build-release`) when they exist and that build last ran
+    /// after every source file changed (SwiftPM leaves a product that needed nothing untouched, so
+    /// its own date says little); otherwise nil and callers use the debug products.
     public static func freshReleaseProducts(_ names: [String]) -> [String]? {
         let fm = FileManager.default
         func modified(_ path: String) -> Date? { (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date }
         let paths = names.map { path(".build-release/release/\($0)") }
-        guard let oldest = paths.map({ modified($0) ?? .distantPast }).min(), oldest > .distantPast else { return nil }
+        guard paths.allSatisfy(fm.isExecutableFile(atPath:)), let oldest = modified(path(".build-release/build.db")) else { return nil }
         var sources = [path("Package.swift")]
         if let walker = fm.enumerator(atPath: path("Sources")) {
             for case let file as String in walker where file.hasSuffix(".swift") || file.hasSuffix(".h") { sources.append(path("Sources/" + file)) }
