@@ -25,6 +25,10 @@ struct Options {
     var seconds = 10
     var bitrate = 1_000_000
     var scene = SyntheticCamera.Scene.bars
+    /// Write this many frames of the scene as raw I420 to `dumpPath` instead of measuring (the
+    /// same pictures for another stack, e.g. aiortc in scripts/bench-media).
+    var dumpPath: String?
+    var dumpFrames = 0
 
     init(_ arguments: [String]) {
         var i = 0
@@ -36,9 +40,11 @@ struct Options {
             case "--seconds": seconds = value ?? seconds; i += 1
             case "--bitrate": bitrate = value ?? bitrate; i += 1
             case "--720p": width = 1280; height = 720
+            case "--dump" where i + 2 < arguments.count && Int(arguments[i + 2]) != nil:
+                dumpPath = arguments[i + 1]; dumpFrames = Int(arguments[i + 2])!; i += 2
             case "--scene" where i + 1 < arguments.count && SyntheticCamera.Scene(rawValue: arguments[i + 1]) != nil:
                 scene = SyntheticCamera.Scene(rawValue: arguments[i + 1])!; i += 1
-            default: print("usage: codec-bench [--width W --height H | --720p] [--seconds N] [--bitrate BPS] [--scene bars|camera]"); exit(2)
+            default: print("usage: codec-bench [--width W --height H | --720p] [--seconds N] [--bitrate BPS] [--scene bars|camera] [--dump PATH FRAMES]"); exit(2)
             }
             i += 1
         }
@@ -123,10 +129,16 @@ func run(_ options: Options, withTransport: Bool) throws -> (cpu: Double, transp
     return (cpu, transport, videoFrames, audioFrames)
 }
 
+struct DumpError: Error, CustomStringConvertible { let description: String }
+
 @main
 enum CodecBench {
     static func main() throws {
         let options = Options(Array(CommandLine.arguments.dropFirst()))
+        if let path = options.dumpPath {
+            try dump(options, to: path)
+            return
+        }
         print("codec-bench: \(options.width)x\(options.height)@30 (\(options.scene.rawValue) scene), \(options.bitrate / 1000) kbps VP8 + Opus 32 kbps, \(options.seconds) s of media")
         let floor = try run(options, withTransport: false)
         let path = try run(options, withTransport: true)
@@ -139,6 +151,20 @@ enum CodecBench {
         // directly inside run 2, is the steadier figure.
         let own = path.transport / seconds
         print("our per-packet path alone:              \(format(own)) CPU-s/s  (\(format(100 * own / max(floorRate, 1e-9))) % of the floor)")
+    }
+
+    static func dump(_ options: Options, to path: String) throws {
+        var camera = SyntheticCamera(configuration: .init(width: options.width, height: options.height, framesPerSecond: 30,
+                                                         scene: options.scene),
+                                     font: nil, start: MediaTime(nanoseconds: 1_000_000_000))
+        guard let file = fopen(path, "wb") else { throw DumpError(description: "cannot write \(path)") }
+        defer { fclose(file) }
+        for _ in 0..<options.dumpFrames {
+            let frame = camera.nextFrame()
+            let written = frame.storage.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+            guard written == frame.storage.count else { throw DumpError(description: "short write to \(path)") }
+        }
+        print("codec-bench: wrote \(options.dumpFrames) frames of \(options.width)x\(options.height) I420 to \(path)")
     }
 
     static func format(_ value: Double) -> String {

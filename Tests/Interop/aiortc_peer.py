@@ -10,7 +10,8 @@ Either way it also accepts {"type":"candidate","candidate":"candidate:...","sdpM
 (trickled candidates from our side; aiortc itself does not trickle: its SDP carries all of its
 candidates), and {"type":"stats"} (prints {"event":"stats",...} at once) and {"type":"close"}.
 It sends a 440 Hz tone (Opus) and a moving test pattern (VP8, 320x240 @ 15 fps) unless
---no-media, and counts what it receives: RTP packets per kind from getStats(), and decoded
+--no-media (or, with --video-file, raw I420 frames of --width x --height looped at --fps: the same
+pictures our benchmark sends; --bitrate pins aiortc's VP8 bitrate), and counts what it receives: RTP packets per kind from getStats(), and decoded
 audio/video frames from the remote tracks. Events: iceConnectionState, connectionState, track,
 stats (every --stats-interval seconds and at the end), error.
 
@@ -98,6 +99,35 @@ class PatternTrack(MediaStreamTrack):
         return frame
 
 
+class FileTrack(MediaStreamTrack):
+    """Raw I420 frames from a file (codec-bench --dump), looped and paced at `fps`."""
+    kind = "video"
+
+    def __init__(self, path, width, height, fps):
+        super().__init__()
+        self.file = open(path, "rb")
+        self.width, self.height, self.fps = width, height, fps
+        self.size = width * height * 3 // 2
+        self.frames = os.path.getsize(path) // self.size
+        self.count = 0
+        self.start = None
+
+    async def recv(self):
+        if self.start is None:
+            self.start = time.monotonic()
+        due = self.start + self.count / self.fps
+        delay = due - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self.file.seek((self.count % self.frames) * self.size)
+        data = numpy.frombuffer(self.file.read(self.size), dtype=numpy.uint8)
+        frame = VideoFrame.from_ndarray(data.reshape(self.height * 3 // 2, self.width), format="yuv420p")
+        frame.pts = self.count * 90000 // self.fps
+        frame.time_base = fractions.Fraction(1, 90000)
+        self.count += 1
+        return frame
+
+
 class Peer:
     def __init__(self, args):
         self.args = args
@@ -124,7 +154,10 @@ class Peer:
 
         if not args.no_media:
             self.pc.addTrack(ToneTrack())
-            self.pc.addTrack(PatternTrack())
+            if args.video_file:
+                self.pc.addTrack(FileTrack(args.video_file, args.width, args.height, args.fps))
+            else:
+                self.pc.addTrack(PatternTrack())
         else:
             # Still negotiate both kinds so the other side may send to us.
             self.pc.addTransceiver("audio", direction="recvonly")
@@ -150,7 +183,7 @@ class Peer:
             if s.type == "inbound-rtp":
                 rtp[s.kind] = {"packetsReceived": s.packetsReceived, "ssrc": s.ssrc}
             elif s.type == "outbound-rtp":
-                rtp["out_" + s.kind] = {"packetsSent": s.packetsSent, "ssrc": s.ssrc}
+                rtp["out_" + s.kind] = {"packetsSent": s.packetsSent, "bytesSent": s.bytesSent, "ssrc": s.ssrc}
         emit({"event": "stats", "rtp": rtp, "decoded": self.decoded, "audio_peak": self.audio_peak,
               "video_size": self.video_size, "iceConnectionState": self.pc.iceConnectionState,
               "connectionState": self.pc.connectionState})
@@ -218,7 +251,15 @@ def main():
     ap.add_argument("--role", choices=["offerer", "answerer"], required=True)
     ap.add_argument("--no-media", action="store_true", help="receive only")
     ap.add_argument("--stats-interval", type=float, default=1.0)
+    ap.add_argument("--video-file", help="raw I420 frames to send instead of the pattern")
+    ap.add_argument("--width", type=int, default=640)
+    ap.add_argument("--height", type=int, default=480)
+    ap.add_argument("--fps", type=int, default=30)
+    ap.add_argument("--bitrate", type=int, help="pin aiortc's VP8 bitrate (bits per second)")
     args = ap.parse_args()
+    if args.bitrate:
+        import aiortc.codecs.vpx as vpx
+        vpx.DEFAULT_BITRATE = vpx.MIN_BITRATE = vpx.MAX_BITRATE = args.bitrate
     # Started from a Swift test, we inherit a blocked signal mask: unblock so SIGTERM stops us.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
