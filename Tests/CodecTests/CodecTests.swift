@@ -85,6 +85,38 @@ struct VP8CodecTests {
         #expect(keys == [0, 12])
     }
 
+    @Test("allowResize: a keyframe asked for while the buffer is dry comes out smaller and decodes; without it, full size")
+    func starvedKeyframeScalesDown() throws {
+        for allow in [true, false] {
+            let encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(width: 320, height: 240, bitrate: 300_000,
+                                                                                allowFrameDropping: true, allowResize: allow))
+            let decoder = try VP8Decoder()
+            var sizes: [String] = []
+            for n in 0..<60 {
+                if n == 10 { try encoder.setTargetBitrate(100_000) }  // the link narrows, as in a call
+                if n == 30 { encoder.requestKeyframe() }  // noise at 100 kbit/s: the buffer is dry by now
+                // Incompressible pictures: every luma sample random (a keyframe of 15-20 KB at 320x240).
+                var picture = patternFrame(n)
+                var seed = UInt32(n + 1) &* 2_654_435_761
+                picture.withMutablePlanes { p in
+                    for i in 0..<(p.strideY * p.height) { seed = seed &* 1_664_525 &+ 1_013_904_223; p.y[i] = UInt8(truncatingIfNeeded: seed >> 24) }
+                }
+                guard let out = try encoder.encode(picture) else { continue }
+                if let size = VP8FrameHeader.keyframeSize(out.data) {
+                    sizes.append("\(size.width)x\(size.height)")
+                    let picture = try decoder.decode(out.data, timestamp: MediaTime(nanoseconds: 0))
+                    #expect("\(picture.width)x\(picture.height)" == sizes.last)
+                }
+            }
+            #expect(sizes.first == "320x240" && sizes.count == 2, "\(sizes)")
+            if allow {
+                #expect(sizes.last != "320x240", "the starved keyframe: \(sizes)")
+            } else {
+                #expect(sizes.last == "320x240", "\(sizes)")
+            }
+        }
+    }
+
     @Test("setTargetBitrate takes effect in place: output shrinks, no keyframe")
     func bitrateChange() throws {
         let encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(width: 320, height: 240, bitrate: 1_500_000))

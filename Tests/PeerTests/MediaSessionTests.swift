@@ -213,20 +213,22 @@ struct MediaSessionTests {
         // What the issue asks for: settled under the cap by 10 s (the average of 10-14 s; single 1 s windows
         // may read a few percent high), at least 90 % of frames, no freeze of 500 ms, no keyframe storm.
         let settled = targets.filter { $0.0 >= 10 }.map(\.2)
-        let checks = {
-            #expect(settled.reduce(0, +) / Double(settled.count) <= 300_000, "sending \(settled.map { Int($0 / 1000) }) kbit/s from 10 s on")
-            #expect(settled.allSatisfy { $0 <= 315_000 }, "sending \(settled.map { Int($0 / 1000) }) kbit/s from 10 s on")
-            #expect(Double(decoded) >= Double(sent.framesSent) * 0.9, "\(decoded) of \(sent.framesSent) decoded")
+        #expect(settled.reduce(0, +) / Double(settled.count) <= 300_000, "sending \(settled.map { Int($0 / 1000) }) kbit/s from 10 s on")
+        #expect(settled.allSatisfy { $0 <= 315_000 }, "sending \(settled.map { Int($0 / 1000) }) kbit/s from 10 s on")
+        #expect(Double(decoded) >= Double(sent.framesSent) * 0.9, "\(decoded) of \(sent.framesSent) decoded")
+        let smooth = {
             #expect(freeze < 500, "a freeze of \(freeze) ms")
             #expect(sent.keyframesSent <= 4, "\(sent.keyframesSent) keyframes: a storm")
         }
         if content == "noise" {
-            // Known gap (issue #5): incompressible pictures make keyframes far bigger than the link's share
-            // per frame; they overflow the queue, the receiver asks again (PLI), the sender sends more
-            // keyframes: a storm. Printed on every run (VP_CAP_TRACE=1 adds a line per second).
-            withKnownIssue("300 kbps drop-tail bottleneck with incompressible video: keyframe storm", isIntermittent: true) { checks() }
+            // Known gap (issue #5): a full-size keyframe of incompressible pictures (about 18 KB at
+            // 320x240) is more than twice the bottleneck's queue. The encoder now sends the keyframes the
+            // receiver asks for at a smaller size once its buffer ran dry, which ended the storm (98-99 %
+            // of frames decoded; before: 30-60 %), but the start still freezes for 0.3-1.5 s and takes
+            // 5-8 keyframes (one is the 10 s retry at full size). VP_CAP_TRACE=1 adds a line per second.
+            withKnownIssue("300 kbps drop-tail bottleneck with incompressible video: slow start-up", isIntermittent: true) { smooth() }
         } else {
-            checks()
+            smooth()
         }
         // The cap was really met: noise overflows the queue; with the moving bar the estimator probed above
         // the cap and was pulled back by the queueing delay, before anything was dropped.

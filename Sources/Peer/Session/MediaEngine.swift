@@ -39,6 +39,8 @@ final class MediaEngine: @unchecked Sendable {
     var pacerWakeupAt: MediaTime?
     var bandwidth: SendSideBandwidthEstimator
     var appliedBitrate: Int
+    /// When the next full-size keyframe is asked for, while keyframes come out scaled down.
+    var sendingSmaller: MediaTime?
     var transportSequence = UInt16.random(in: 0...UInt16.max)
     var videoSendStats = SendStatistics()
     var audioSendStats = SendStatistics()
@@ -187,8 +189,32 @@ final class MediaEngine: @unchecked Sendable {
             pacer.enqueue(packets[index], kind: .video)
         }
         stats.framesSent += 1
-        if encoded.isKeyframe { stats.keyframesSent += 1 }
+        if encoded.isKeyframe {
+            stats.keyframesSent += 1
+            noteKeyframeSize(encoded.data, now: now)
+        }
         drainPacer(now: now)
+    }
+
+    /// The encoder scales a keyframe down when its buffer ran dry (VP8 spatial resampling) and only
+    /// decides again at the next keyframe: while the picture goes out smaller than the camera's,
+    /// ask for one every 10 s so it comes back to full size once the link allows (libvpx keeps
+    /// the small size while its buffer is still low, and that keyframe is small).
+    private func noteKeyframeSize(_ data: [UInt8], now: MediaTime) {
+        guard let size = VP8FrameHeader.keyframeSize(data) else { return }
+        let full = size.width >= configuration.width && size.height >= configuration.height
+        if full != (sendingSmaller == nil) {
+            logger.info(full ? "video back to \(size.width)x\(size.height)"
+                             : "video scaled down to \(size.width)x\(size.height) while the link is short")
+        }
+        sendingSmaller = full ? nil : now + 10_000_000_000
+    }
+
+    /// From the tick: the 10 s retry of a full-size keyframe (see `noteKeyframeSize`).
+    func retryFullSizeKeyframe(now: MediaTime) {
+        guard let due = sendingSmaller, now >= due else { return }
+        sendingSmaller = now + 10_000_000_000
+        videoEncoder.requestKeyframe()
     }
 
     private func sendOpus(_ opus: [UInt8]) {
@@ -356,6 +382,7 @@ final class MediaEngine: @unchecked Sendable {
             nextRate = now + 1_000_000_000
             updateRates(now: now)
             refreshNegotiation()  // a renegotiation may have changed payload types or extensions
+            retryFullSizeKeyframe(now: now)
         }
     }
 

@@ -101,7 +101,7 @@ final class VideoEncodeWorker: @unchecked Sendable {
                 encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(
                     width: input.width, height: input.height, framesPerSecond: configuration.fps,
                     bitrate: bitrate ?? configuration.startBitrate, cpuUsed: configuration.cpuUsed, threads: 1,
-                    keyframeInterval: nil, allowFrameDropping: true))
+                    keyframeInterval: nil, allowFrameDropping: true, allowResize: true))
             } else if let bitrate {
                 try encoder?.setTargetBitrate(bitrate)
             }
