@@ -191,7 +191,7 @@ final class MediaEngine: @unchecked Sendable {
         stats.framesSent += 1
         if encoded.isKeyframe {
             stats.keyframesSent += 1
-            noteKeyframeSize(encoded.data, now: now)
+            noteKeyframeSize(encoded, now: now)
         }
         drainPacer(now: now)
     }
@@ -200,9 +200,10 @@ final class MediaEngine: @unchecked Sendable {
     /// decides again at the next keyframe: while the picture goes out smaller than the camera's,
     /// ask for one every 10 s so it comes back to full size once the link allows (libvpx keeps
     /// the small size while its buffer is still low, and that keyframe is small).
-    private func noteKeyframeSize(_ data: [UInt8], now: MediaTime) {
-        guard let size = VP8FrameHeader.keyframeSize(data) else { return }
-        let full = size.width >= configuration.width && size.height >= configuration.height
+    private func noteKeyframeSize(_ encoded: EncodedVideoFrame, now: MediaTime) {
+        // `encoded.width/height` is the picture the encoder was given; the header says what it sent.
+        guard let size = VP8FrameHeader.keyframeSize(encoded.data) else { return }
+        let full = size.width >= encoded.width && size.height >= encoded.height
         if full != (sendingSmaller == nil) {
             logger.info(full ? "video back to \(size.width)x\(size.height)"
                              : "video scaled down to \(size.width)x\(size.height) while the link is short")
