@@ -30,6 +30,12 @@ struct Options {
     var dumpPath: String?
     var dumpFrames = 0
 
+    /// The pictures every run (and the dump) uses: the same frames for the floor, our path and aiortc.
+    func camera() -> SyntheticCamera {
+        SyntheticCamera(configuration: .init(width: width, height: height, framesPerSecond: 30, scene: scene),
+                        font: nil, start: MediaTime(nanoseconds: 1_000_000_000))
+    }
+
     init(_ arguments: [String]) {
         var i = 0
         while i < arguments.count {
@@ -64,9 +70,7 @@ func tone(_ index: Int) -> AudioFrame {
 /// One run; returns CPU seconds spent in the measured work, the part of it spent in our
 /// per-packet path alone (packetize, serialize, parse, jitter buffers), and frames decoded.
 func run(_ options: Options, withTransport: Bool) throws -> (cpu: Double, transport: Double, videoFrames: Int, audioFrames: Int) {
-    var camera = SyntheticCamera(configuration: .init(width: options.width, height: options.height, framesPerSecond: 30,
-                                                         scene: options.scene),
-                                 font: nil, start: MediaTime(nanoseconds: 1_000_000_000))
+    var camera = options.camera()
     let encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(width: options.width, height: options.height,
                                                                         bitrate: options.bitrate))
     let decoder = try VP8Decoder()
@@ -154,9 +158,7 @@ enum CodecBench {
     }
 
     static func dump(_ options: Options, to path: String) throws {
-        var camera = SyntheticCamera(configuration: .init(width: options.width, height: options.height, framesPerSecond: 30,
-                                                         scene: options.scene),
-                                     font: nil, start: MediaTime(nanoseconds: 1_000_000_000))
+        var camera = options.camera()
         guard let file = fopen(path, "wb") else { throw DumpError(description: "cannot write \(path)") }
         defer { fclose(file) }
         for _ in 0..<options.dumpFrames {

@@ -28,12 +28,12 @@ public enum Repo {
         let fm = FileManager.default
         func modified(_ path: String) -> Date? { (try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date }
         let paths = names.map { path(".build-release/release/\($0)") }
-        guard paths.allSatisfy(fm.isExecutableFile(atPath:)), let oldest = modified(path(".build-release/build.db")) else { return nil }
+        guard paths.allSatisfy(fm.isExecutableFile(atPath:)), let lastBuild = modified(path(".build-release/build.db")) else { return nil }
         var sources = [path("Package.swift")]
         if let walker = fm.enumerator(atPath: path("Sources")) {
             for case let file as String in walker where file.hasSuffix(".swift") || file.hasSuffix(".h") { sources.append(path("Sources/" + file)) }
         }
-        return sources.allSatisfy({ (modified($0) ?? .distantFuture) <= oldest }) ? paths : nil
+        return sources.allSatisfy({ (modified($0) ?? .distantFuture) <= lastBuild }) ? paths : nil
     }
 }
 
