@@ -42,12 +42,15 @@ struct PeerCommand: AsyncParsableCommand {
     @Option(help: "Synthetic camera width.") var width: Int = 640
     @Option(help: "Synthetic camera height.") var height: Int = 480
     @Option(help: "Synthetic camera frames per second.") var fps: Int = 30
-    @Option(help: "Video start bitrate (bits per second).") var bitrate: Int = 600_000
+    @Option(help: "Video start bitrate (bits per second); libwebrtc's start.") var bitrate: Int = 300_000
     @Option(help: "Video bitrate ceiling for bandwidth estimation (bits per second).") var maxBitrate: Int = 1_500_000
     @Option(help: "Synthetic microphone tone (Hz).") var tone: Double = 440
     @Option(help: "Synthetic camera scene: bars (flat, compresses far under any bitrate) or camera (texture and sensor noise: fills the bitrate like a real camera).")
     var scene: SyntheticCamera.Scene = .bars
     @Flag(help: "Send nothing (receive and decode only).") var noMedia = false
+    @Option(help: "Diagnostics: conditions for every datagram this endpoint sends, as if its link had them, e.g. 'loss=5%,jitter=30ms' or 'rate=300k,queue=200ms' (keys: loss, duplicate, delay, jitter, rate, queue).")
+    var impairSend: String = ""
+    @Option(help: "Diagnostics: the same for every datagram it receives.") var impairReceive: String = ""
 
     func run() async throws {
         guard let url = URL(string: server), url.host != nil else { throw ValidationError("invalid --server URL '\(server)'") }
@@ -59,6 +62,16 @@ struct PeerCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "videophone.peer")
+        let impairment: ImpairedSocketFactory?
+        do {
+            let send = try LinkConditions(spec: impairSend), receive = try LinkConditions(spec: impairReceive)
+            impairment = send.isClear && receive.isClear ? nil : ImpairedSocketFactory(send: send, receive: receive)
+        } catch {
+            throw ValidationError("--impair-send/--impair-receive: \(error)")
+        }
+        if let impairment {
+            logger.notice("network impairment on (diagnostics): sending \(impairment.send), receiving \(impairment.receive)")
+        }
         // The identity exists before any call: set-up never pays for key generation.
         let certificate = try stateDir.map { try DTLSCertificate.loadOrCreate(directory: $0) } ?? DTLSCertificate.generate()
         let output = JSONLineWriter()
@@ -70,7 +83,7 @@ struct PeerCommand: AsyncParsableCommand {
                                     media: MediaSessionConfiguration(width: width, height: height, fps: fps,
                                                                      startBitrate: min(bitrate, maxBitrate),
                                                                      maxBitrate: maxBitrate),
-                                    tone: tone, scene: scene, sendMedia: !noMedia)
+                                    tone: tone, scene: scene, sendMedia: !noMedia, impairment: impairment)
 
         let events = Task { await bridge.run() }
         let membership = Task {
@@ -120,14 +133,16 @@ actor PeerCallBridge {
     let tone: Double
     let scene: SyntheticCamera.Scene
     let sendMedia: Bool
+    let impairment: ImpairedSocketFactory?
     var session: MediaSession?
     var pump: MediaPump?
     var tally: ReceiveTally?
 
     init(client: SignalingClient, output: JSONLineWriter, logger: Logger, certificate: DTLSCertificate,
          relayOnly: Bool, loopbackOnly: Bool, placeCall: Bool, media: MediaSessionConfiguration, tone: Double,
-         scene: SyntheticCamera.Scene, sendMedia: Bool) {
+         scene: SyntheticCamera.Scene, sendMedia: Bool, impairment: ImpairedSocketFactory?) {
         mediaConfiguration = media
+        self.impairment = impairment
         self.tone = tone
         self.scene = scene
         self.sendMedia = sendMedia
@@ -229,8 +244,12 @@ actor PeerCallBridge {
             }
         }
         if relayOnly, ice.turnServers.isEmpty { throw PeerConnectionError("--relay-only but the server offers no TURN server") }
-        let pc = PeerConnection(configuration: PeerConnectionConfiguration(ice: ice, certificate: certificate, logger: logger),
-                                eventLoop: group.next())
+        let configuration = PeerConnectionConfiguration(ice: ice, certificate: certificate, logger: logger)
+        let pc = if let impairment {
+            PeerConnection(configuration: configuration, eventLoop: group.next(), socketFactory: impairment)
+        } else {
+            PeerConnection(configuration: configuration, eventLoop: group.next())
+        }
         let client = self.client, output = self.output
         pc.onLocalCandidate = { candidate in
             let wire = candidate.map { IceCandidate(candidate: $0.serialize(), sdpMid: "0", sdpMLineIndex: 0) }
@@ -303,6 +322,7 @@ actor PeerCallBridge {
             line["videoSize"] = .array([.number(Double(t.width)), .number(Double(t.height))])
             line["stamped"] = .object(["distinct": .number(Double(t.stampedDistinct)),
                                        "first": .number(Double(t.stampedFirst)), "last": .number(Double(t.stampedLast))])
+            line["freezes"] = .array(t.freezes.map { .array([.number(Double($0.endedAt)), .number(Double($0.nanoseconds / 1_000_000))]) })
             line["latencySamples"] = .array(t.latencySamples.map { .array([.number(Double($0.number)), .number(Double($0.decodedAt))]) })
             line["media"] = m.json
             if let pump {
@@ -413,10 +433,14 @@ final class ReceiveTally: Sendable {
         var stampedFirst: UInt32 = 0
         var stampedLast: UInt32 = 0
         var latencySamples: [(number: UInt32, decodedAt: UInt64)] = []
+        /// Gaps of more than 200 ms between decoded frames after the first: (ended at, length) in
+        /// monotonic nanoseconds, the latest 100.
+        var freezes: [(endedAt: UInt64, nanoseconds: UInt64)] = []
     }
     private struct State: Sendable {
         var snapshot = Snapshot()
         var lastStamp: UInt32?
+        var lastFrameAt: UInt64?
     }
     private let state = Mutex(State())
 
@@ -424,6 +448,11 @@ final class ReceiveTally: Sendable {
         let now = MediaTime.now().nanoseconds
         let number = SyntheticCamera.stampedFrameNumber(in: frame)
         state.withLock { s in
+            if let last = s.lastFrameAt, now &- last > 200_000_000 {
+                if s.snapshot.freezes.count == 100 { s.snapshot.freezes.removeFirst() }
+                s.snapshot.freezes.append((now, now &- last))
+            }
+            s.lastFrameAt = now
             s.snapshot.width = frame.width
             s.snapshot.height = frame.height
             // Numbers only count when they move forward (a browser's camera stamps nothing).

@@ -52,7 +52,7 @@ pc.getStats().then((stats) => {
       nackCount: r.nackCount, pliCount: r.pliCount, firCount: r.firCount, packetsLost: r.packetsLost,
       packetsReceived: r.packetsReceived, frameWidth: r.frameWidth, frameHeight: r.frameHeight,
       jitterBufferDelay: r.jitterBufferDelay, jitterBufferEmittedCount: r.jitterBufferEmittedCount,
-      keyFramesDecoded: r.keyFramesDecoded, timestamp: r.timestamp};
+      keyFramesDecoded: r.keyFramesDecoded, bytesReceived: r.bytesReceived, timestamp: r.timestamp};
     if (r.type === 'inbound-rtp' && r.kind === 'audio') out.audioIn = {
       audioLevel: r.audioLevel, totalAudioEnergy: r.totalAudioEnergy, totalSamplesDuration: r.totalSamplesDuration,
       packetsReceived: r.packetsReceived, packetsLost: r.packetsLost, concealedSamples: r.concealedSamples,
@@ -61,7 +61,8 @@ pc.getStats().then((stats) => {
       framesEncoded: r.framesEncoded || 0, framesSent: r.framesSent || 0, framesPerSecond: r.framesPerSecond,
       targetBitrate: r.targetBitrate, nackCount: r.nackCount, pliCount: r.pliCount, keyFramesEncoded: r.keyFramesEncoded,
       retransmittedPacketsSent: r.retransmittedPacketsSent, qualityLimitationReason: r.qualityLimitationReason,
-      frameWidth: r.frameWidth, frameHeight: r.frameHeight, timestamp: r.timestamp};
+      frameWidth: r.frameWidth, frameHeight: r.frameHeight, bytesSent: r.bytesSent,
+      headerBytesSent: r.headerBytesSent, timestamp: r.timestamp};
     if (r.type === 'outbound-rtp' && r.kind === 'audio') out.audioOut = {packetsSent: r.packetsSent};
     if (r.type === 'remote-inbound-rtp' && r.kind === 'video') out.videoRemoteIn = {
       roundTripTime: r.roundTripTime, fractionLost: r.fractionLost, packetsLost: r.packetsLost, jitter: r.jitter};
@@ -92,7 +93,8 @@ class Endpoint:
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=self.log, stdin=subprocess.PIPE, text=True)
         self.latest = {}
         self.events = []
-        self.history = []  # (monotonicNs, videoFramesDecoded) from every stats line
+        self.lines = []  # every stats line's media figures (a timeline for impaired runs)
+        self.history = []  # (monotonicNs, videoFramesDecoded, framesSent, videoBitrateOut) from every stats line
         self.lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -104,8 +106,15 @@ class Endpoint:
                 continue
             with self.lock:
                 self.latest[msg.get("event")] = msg
+                if msg.get("event") == "stats" and "monotonicNs" in msg and msg.get("media"):
+                    m = msg["media"]
+                    self.lines.append([round(msg["monotonicNs"] / 1e9, 2), round(m.get("targetBitrate", 0) / 1000),
+                                       round(m.get("videoBitrateOut", 0) / 1000), round(m.get("videoBitrateIn", 0) / 1000),
+                                       round((m.get("roundTripTime") or 0) * 1000), m.get("keyframesSent"),
+                                       m.get("plisReceived"), m.get("nacksReceived"), m.get("packetsRetransmittedOut")])
                 if msg.get("event") == "stats" and "monotonicNs" in msg:
-                    self.history.append((msg["monotonicNs"], msg.get("videoFramesDecoded") or 0))
+                    self.history.append((msg["monotonicNs"], msg.get("videoFramesDecoded") or 0, msg.get("framesSent") or 0,
+                                         (msg.get("media") or {}).get("videoBitrateOut") or 0))
                 if msg.get("event") != "stats":
                     self.events.append(msg)
 
@@ -113,16 +122,23 @@ class Endpoint:
         with self.lock:
             return self.latest.get(name)
 
-    def decoded_at(self, t_ns):
-        """Our decoded-frame count at monotonic time t_ns, interpolated between stats lines."""
+    def decoded_at(self, t_ns, column=1):
+        """Our decoded-frame count (column 1; 2: frames sent) at monotonic time t_ns, interpolated
+        between stats lines."""
         with self.lock:
             h = list(self.history)
         before = [p for p in h if p[0] <= t_ns]
         after = [p for p in h if p[0] >= t_ns]
         if not before or not after:
             return None
-        (t0, v0), (t1, v1) = before[-1], after[0]
+        (t0, v0), (t1, v1) = (before[-1][0], before[-1][column]), (after[0][0], after[0][column])
         return v0 if t1 == t0 else v0 + (v1 - v0) * (t_ns - t0) / (t1 - t0)
+
+    def mean_between(self, t0_ns, t1_ns, column=3):
+        """Mean of a stats column (3: our video bitrate out) over the lines in [t0, t1]."""
+        with self.lock:
+            values = [p[column] for p in self.history if t0_ns <= p[0] <= t1_ns]
+        return sum(values) / len(values) if values else None
 
 
 def judge_media(args, m0, m1, t0, t1, endpoint):
@@ -153,6 +169,37 @@ def judge_media(args, m0, m1, t0, t1, endpoint):
     out["ours_fps_out"] = ep.get("fpsOut")
     out["ours_first_frame_ms"] = (ep.get("media") or {}).get("firstFrameAfterMs")
     out["ours_media"] = ep.get("media")
+    # Under impairment: freezes on both sides, delivery of our frames, and both senders' rates.
+    window_ns = (t0 + transit, t1 + transit)
+    gaps = [g[1] for g in (ep.get("freezes") or []) if window_ns[0] <= g[0] <= window_ns[1]]
+    out["ours_longest_freeze_ms"] = max(gaps) if gaps else 0
+    out["ours_freezes"] = len(gaps)
+    ours_sent = [endpoint.decoded_at(t, column=2) for t in (t0, t1)]
+    if None not in ours_sent and ours_sent[1] > ours_sent[0]:
+        decoded = vin1.get("framesDecoded", 0) - vin0.get("framesDecoded", 0)
+        out["chromium_decoded_fraction"] = round(decoded / (ours_sent[1] - ours_sent[0]), 4)
+    out["chromium_freezes"] = (vin1.get("freezeCount") or 0) - (vin0.get("freezeCount") or 0)
+    out["chromium_freezes_s"] = round((vin1.get("totalFreezesDuration") or 0) - (vin0.get("totalFreezesDuration") or 0), 3)
+    for key, before, after, field in (("chromium_sent_kbps", vout0, vout1, "bytesSent"),
+                                      ("chromium_received_kbps", vin0, vin1, "bytesReceived")):
+        if after.get(field) is not None and before.get(field) is not None:
+            out[key] = round((after[field] - before[field]) * 8 / seconds / 1000, 1)
+    mean_out = endpoint.mean_between(t0, t1)
+    out["ours_sent_kbps"] = None if mean_out is None else round(mean_out / 1000, 1)
+    out["chromium_target_kbps"] = None if vout1.get("targetBitrate") is None else round(vout1["targetBitrate"] / 1000, 1)
+    if args.impair_send or args.impair_receive:
+        with endpoint.lock:
+            out["ours_timeline"] = {"columns": ["t_s", "target_kbps", "video_out_kbps", "video_in_kbps", "rtt_ms",
+                                                "keyframes_sent", "plis_received", "nacks_received", "rtx_sent"],
+                                    "rows": endpoint.lines[::2]}
+    if args.max_freeze_ms is not None:
+        if out["ours_longest_freeze_ms"] > args.max_freeze_ms:
+            failures.append(f"our longest freeze {out['ours_longest_freeze_ms']} ms (> {args.max_freeze_ms})")
+        if (out.get("chromium_decoded_fraction") or 0) < args.min_decoded_fraction:
+            failures.append(f"Chromium decoded {out.get('chromium_decoded_fraction')} of the frames we sent "
+                            f"(< {args.min_decoded_fraction:.0%})")
+    if args.max_sent_kbps is not None and (out["ours_sent_kbps"] is None or out["ours_sent_kbps"] > args.max_sent_kbps):
+        failures.append(f"we sent {out['ours_sent_kbps']} kbit/s of video (> {args.max_sent_kbps})")
     if out["chromium_decode_fps"] < args.min_fps:
         failures.append(f"Chromium decoded our video at {out['chromium_decode_fps']} fps (< {args.min_fps})")
     if not (out["chromium_audio_energy_window"] > 1e-4 and (out["chromium_audio_level"] or 0) > 0.01):
@@ -212,6 +259,13 @@ def main():
                     help="with --media: share of Chromium's sent frames we decode")
     ap.add_argument("--renegotiate", choices=["ice-restart", "remove-video", "add-video"],
                     help="after the call is up, make the page renegotiate (peer:nego:needed) and check media goes on")
+    ap.add_argument("--impair-send", default="", help="conditions on what our endpoint sends (videophone peer --impair-send)")
+    ap.add_argument("--impair-receive", default="", help="conditions on what our endpoint receives")
+    ap.add_argument("--scene", choices=["bars", "camera"], default="bars", help="our synthetic camera's scene")
+    ap.add_argument("--settle", type=float, default=0.0, help="seconds between the call passing and the --hold window")
+    ap.add_argument("--max-freeze-ms", type=float, help="with --media: our longest gap between decoded frames in the "
+                    "window; also requires Chromium to decode --min-decoded-fraction of the frames we sent")
+    ap.add_argument("--max-sent-kbps", type=float, help="with --media: our mean video bitrate out over the window")
     ap.add_argument("--keep-logs", action="store_true")
     args = ap.parse_args()
 
@@ -231,6 +285,7 @@ def main():
             endpoint_argv.append("--relay-only")
         if args.call:
             endpoint_argv.append("--call")
+        endpoint_argv += ["--scene", args.scene, "--impair-send", args.impair_send, "--impair-receive", args.impair_receive]
         endpoint = Endpoint(endpoint_argv, os.path.join(work, "endpoint.log"))
         def endpoint_joined():
             if endpoint.proc.poll() is not None:
@@ -288,6 +343,7 @@ def main():
         if args.renegotiate:
             renegotiate(bob, endpoint, args.renegotiate, result)
         if args.hold:
+            time.sleep(args.settle)
             m0, t0 = bob.execute_async_script(MEDIA_STATS_JS), time.monotonic_ns()
             time.sleep(args.hold)
             m1, t1 = bob.execute_async_script(MEDIA_STATS_JS), time.monotonic_ns()

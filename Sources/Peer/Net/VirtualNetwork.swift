@@ -5,38 +5,14 @@ import Synchronization
 import NIOCore
 
 public final class VirtualNetwork: Sendable {
-    /// What happens to datagrams leaving a host.
-    public struct Conditions: Sendable {
-        public var loss: Double
-        public var duplicate: Double
-        public var delay: TimeAmount
-        /// Extra random delay 0...jitter per datagram; more than the send spacing reorders.
-        public var jitter: TimeAmount
-        /// Drops everything in both directions (a peer that went silent).
-        public var silent: Bool
-        /// A bottleneck on the host's uplink, in bits per second (nil: unlimited). Datagrams queue
-        /// behind each other for their serialization time; beyond `queueLimit` of queueing delay
-        /// they are dropped (a drop-tail router), which is what a congested uplink does.
-        public var rateLimit: Int?
-        public var queueLimit: TimeAmount
-        public init(loss: Double = 0, duplicate: Double = 0, delay: TimeAmount = .zero,
-                    jitter: TimeAmount = .zero, silent: Bool = false, rateLimit: Int? = nil,
-                    queueLimit: TimeAmount = .milliseconds(200)) {
-            self.loss = loss
-            self.duplicate = duplicate
-            self.delay = delay
-            self.jitter = jitter
-            self.silent = silent
-            self.rateLimit = rateLimit
-            self.queueLimit = queueLimit
-        }
-    }
+    /// What happens to datagrams leaving (and, for `silent`, reaching) a host.
+    public typealias Conditions = LinkConditions
 
     private struct State {
         var sockets: [STUNAddress: VirtualSocket] = [:]
         var conditions: [STUNAddress: Conditions] = [:]  // keyed by host IP (port 0)
-        /// When each rate-limited uplink has sent everything queued so far.
-        var uplinkBusyUntil: [STUNAddress: NIODeadline] = [:]
+        /// Each rate-limited uplink's queue.
+        var uplinks: [STUNAddress: LinkConditions.Queue] = [:]
         var rng: SeededRandom
         var nextPort: UInt16 = 40000
         var delivered = 0
@@ -104,26 +80,11 @@ public final class VirtualNetwork: Sendable {
             let out = s.conditions[from.ipOnly] ?? Conditions()
             let inbound = s.conditions[to.ipOnly] ?? Conditions()
             if out.silent || inbound.silent { s.dropped += 1; return nil }
-            var copies = 1
-            if out.duplicate > 0, Double.random(in: 0..<1, using: &s.rng) < out.duplicate { copies = 2 }
-            var delays: [TimeAmount] = []
-            for _ in 0..<copies {
-                if out.loss > 0, Double.random(in: 0..<1, using: &s.rng) < out.loss { s.dropped += 1; continue }
-                var d = out.delay
-                if let rate = out.rateLimit, rate > 0 {
-                    let now = NIODeadline.now()
-                    let start = max(now, s.uplinkBusyUntil[from.ipOnly] ?? now)
-                    if start - now > out.queueLimit { s.dropped += 1; continue }
-                    let done = start + .nanoseconds(Int64(bytes.count) * 8 * 1_000_000_000 / Int64(rate))
-                    s.uplinkBusyUntil[from.ipOnly] = done
-                    d = d + (done - now)
-                }
-                if out.jitter.nanoseconds > 0 {
-                    d = d + .nanoseconds(Int64.random(in: 0...out.jitter.nanoseconds, using: &s.rng))
-                }
-                delays.append(d)
-                s.delivered += 1
-            }
+            var queue = s.uplinks[from.ipOnly] ?? LinkConditions.Queue()
+            let delays = out.fate(bytes: bytes.count, now: .now(), queue: &queue, random: &s.rng)
+            s.uplinks[from.ipOnly] = queue
+            s.delivered += delays.count
+            if delays.isEmpty { s.dropped += 1 }
             return (target, delays)
         }
         guard let (target, delays) = plan else { return }
