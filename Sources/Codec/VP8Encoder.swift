@@ -154,8 +154,38 @@ public final class VP8Encoder {
         let intraPct = max(300, 600 / 2 * configuration.framesPerSecond / 10)
         let status2 = vp_vpx_control_uint(context, Int32(VP8E_SET_MAX_INTRA_BITRATE_PCT.rawValue), UInt32(intraPct))
         guard status2 == VPX_CODEC_OK else { throw .vpx("VP8E_SET_MAX_INTRA_BITRATE_PCT", Self.errorText(context, status2)) }
+        if scale != .full { try applyScale() }
         firstTimestamp = nil
         lastPTS = -1
+    }
+
+    /// The size the encoder codes at, as a step below the input's (VP8 spatial resampling,
+    /// RFC 6386 §9.2: the decoder shows the coded size). A change takes effect at the next frame,
+    /// which libvpx makes a keyframe. Kept across re-creation at another input size.
+    public private(set) var scale: VP8Scale = .full
+
+    public func setScale(_ newScale: VP8Scale) throws(CodecError) {
+        guard newScale != scale else { return }
+        scale = newScale
+        try applyScale()
+    }
+
+    private func applyScale() throws(CodecError) {
+        let status = vp_vpx_set_scale_mode(context, Int32(scale.rawValue), Int32(scale.rawValue))
+        guard status == VPX_CODEC_OK else { throw .vpx("VP8E_SET_SCALEMODE", Self.errorText(context, status)) }
+        // libvpx applies the scale when the configuration is next set (vp8_change_config sizes
+        // its buffers from it); until then the control only forces the keyframe.
+        let applied = vpx_codec_enc_config_set(context, &config)
+        guard applied == VPX_CODEC_OK else { throw .vpx("vpx_codec_enc_config_set", Self.errorText(context, applied)) }
+    }
+
+    /// The last frame's quantizer index (0-127, libvpx's internal scale, which libwebrtc's VP8
+    /// quality thresholds use); nil before the first frame.
+    public var lastQuantizer: Int? {
+        var q: Int32 = -1
+        guard lastPTS >= 0, vp_vpx_control_int_ptr(context, Int32(VP8E_GET_LAST_QUANTIZER.rawValue), &q) == VPX_CODEC_OK,
+              q >= 0 else { return nil }
+        return Int(q)
     }
 
     private func control(_ id: Int32, _ value: Int) throws(CodecError) {
@@ -183,6 +213,14 @@ public final class VP8Encoder {
         if initialized { vpx_codec_destroy(context); initialized = false }
         configuration.width = width
         configuration.height = height
+        try open()
+    }
+
+    /// Re-creates the encoder with the same settings and scale: its rate control forgets every
+    /// frame so far (for a frame that was encoded and then thrown away, which libvpx's buffer
+    /// model would otherwise keep paying for). The next frame is a keyframe.
+    public func restart() throws(CodecError) {
+        if initialized { vpx_codec_destroy(context); initialized = false }
         try open()
     }
 
@@ -232,4 +270,31 @@ public final class VP8Encoder {
         }
         return result
     }
+}
+
+/// VP8's internal resampling steps (libvpx VPX_SCALING_MODE; the keyframe header's scale bits,
+/// RFC 6386 §9.2): each dimension coded at 1, 4/5, 3/5 or 1/2 of the input.
+public enum VP8Scale: Int, Sendable, Comparable, CaseIterable, CustomStringConvertible {
+    case full = 0, fourFifths, threeFifths, half
+
+    public static func < (a: VP8Scale, b: VP8Scale) -> Bool { a.rawValue < b.rawValue }
+
+    var ratio: (numerator: Int, denominator: Int) {
+        switch self {
+        case .full: (1, 1)
+        case .fourFifths: (4, 5)
+        case .threeFifths: (3, 5)
+        case .half: (1, 2)
+        }
+    }
+
+    /// The coded size of a `width`x`height` input (libvpx rounds up: (w × num + den - 1) / den).
+    public func size(width: Int, height: Int) -> (width: Int, height: Int) {
+        let (n, d) = ratio
+        return ((width * n + d - 1) / d, (height * n + d - 1) / d)
+    }
+
+    public var smaller: VP8Scale? { VP8Scale(rawValue: rawValue + 1) }
+    public var larger: VP8Scale? { VP8Scale(rawValue: rawValue - 1) }
+    public var description: String { self == .full ? "full" : "\(ratio.numerator)/\(ratio.denominator)" }
 }

@@ -48,6 +48,8 @@ struct PeerCommand: AsyncParsableCommand {
     @Option(help: "Synthetic camera scene: bars (flat, compresses far under any bitrate) or camera (texture and sensor noise: fills the bitrate like a real camera).")
     var scene: SyntheticCamera.Scene = .bars
     @Flag(help: "Send nothing (receive and decode only).") var noMedia = false
+    @Flag(help: "Keep the camera's size whatever the bitrate (the benchmark compares with the codec at fixed settings).")
+    var fixedResolution = false
     @Option(help: "Diagnostics: conditions for every datagram this endpoint sends, as if its link had them, e.g. 'loss=5%,jitter=30ms' or 'rate=300k,queue=200ms' (keys: loss, duplicate, delay, jitter, rate, queue).")
     var impairSend: String = ""
     @Option(help: "Diagnostics: the same for every datagram it receives.") var impairReceive: String = ""
@@ -82,7 +84,8 @@ struct PeerCommand: AsyncParsableCommand {
                                     relayOnly: relayOnly, loopbackOnly: loopbackOnly, placeCall: call,
                                     media: MediaSessionConfiguration(width: width, height: height, fps: fps,
                                                                      startBitrate: min(bitrate, maxBitrate),
-                                                                     maxBitrate: maxBitrate),
+                                                                     maxBitrate: maxBitrate,
+                                                                     adaptResolution: !fixedResolution),
                                     tone: tone, scene: scene, sendMedia: !noMedia, impairment: impairment)
 
         let events = Task { await bridge.run() }

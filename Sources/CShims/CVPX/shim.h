@@ -35,6 +35,12 @@ static inline vpx_codec_err_t vp_vpx_control_int_ptr(vpx_codec_ctx_t *ctx, int i
     return vpx_codec_control_(ctx, id, out);
 }
 
+// VP8E_SET_SCALEMODE takes a pointer to a struct of two enums.
+static inline vpx_codec_err_t vp_vpx_set_scale_mode(vpx_codec_ctx_t *ctx, int horizontal, int vertical) {
+    vpx_scaling_mode_t mode = {(VPX_SCALING_MODE)horizontal, (VPX_SCALING_MODE)vertical};
+    return vpx_codec_control_(ctx, VP8E_SET_SCALEMODE, &mode);
+}
+
 // The VP8 interfaces (these functions import directly too; wrapped so callers need only CVPX's names).
 static inline vpx_codec_iface_t *vp_vpx_vp8_cx(void) { return vpx_codec_vp8_cx(); }
 static inline vpx_codec_iface_t *vp_vpx_vp8_dx(void) { return vpx_codec_vp8_dx(); }

@@ -39,9 +39,6 @@ final class MediaEngine: @unchecked Sendable {
     var pacerWakeupAt: MediaTime?
     var bandwidth: SendSideBandwidthEstimator
     var appliedBitrate: Int
-    /// While keyframes come out scaled down: when a full-size one may be asked for next, and the
-    /// bitrate they shrank at.
-    var sendingSmaller: (retryAfter: MediaTime, bitrate: Int)?
     var transportSequence = UInt16.random(in: 0...UInt16.max)
     var videoSendStats = SendStatistics()
     var audioSendStats = SendStatistics()
@@ -190,35 +187,8 @@ final class MediaEngine: @unchecked Sendable {
             pacer.enqueue(packets[index], kind: .video)
         }
         stats.framesSent += 1
-        if encoded.isKeyframe {
-            stats.keyframesSent += 1
-            noteKeyframeSize(encoded, now: now)
-        }
+        if encoded.isKeyframe { stats.keyframesSent += 1 }
         drainPacer(now: now)
-    }
-
-    /// The encoder scales a keyframe down when its buffer ran dry (VP8 spatial resampling) and only
-    /// decides again at the next keyframe: while the picture goes out smaller than the camera's,
-    /// ask for one (at most every 10 s) once the estimate has grown half again over the rate it
-    /// shrank at, so it comes back to full size when the link allows. Not before: on a link that
-    /// stays narrow, each full-size keyframe overflows the bottleneck's queue and costs a freeze
-    /// and a PLI (measured against Chromium behind a 300 kbit/s bottleneck).
-    private func noteKeyframeSize(_ encoded: EncodedVideoFrame, now: MediaTime) {
-        // `encoded.width/height` is the picture the encoder was given; the header says what it sent.
-        guard let size = VP8FrameHeader.keyframeSize(encoded.data) else { return }
-        let full = size.width >= encoded.width && size.height >= encoded.height
-        if full != (sendingSmaller == nil) {
-            logger.info(full ? "video back to \(size.width)x\(size.height)"
-                             : "video scaled down to \(size.width)x\(size.height) while the link is short")
-        }
-        sendingSmaller = full ? nil : (retryAfter: now + 10_000_000_000, bitrate: sendingSmaller?.bitrate ?? appliedBitrate)
-    }
-
-    /// From the tick: the full-size keyframe retry (see `noteKeyframeSize`).
-    func retryFullSizeKeyframe(now: MediaTime) {
-        guard let smaller = sendingSmaller, now >= smaller.retryAfter, appliedBitrate * 2 >= smaller.bitrate * 3 else { return }
-        sendingSmaller = (now + 10_000_000_000, appliedBitrate)
-        videoEncoder.requestKeyframe()
     }
 
     private func sendOpus(_ opus: [UInt8]) {
@@ -392,7 +362,6 @@ final class MediaEngine: @unchecked Sendable {
             nextRate = now + 1_000_000_000
             updateRates(now: now)
             refreshNegotiation()  // a renegotiation may have changed payload types or extensions
-            retryFullSizeKeyframe(now: now)
         }
     }
 

@@ -15,12 +15,16 @@ public struct MediaSessionConfiguration: Sendable {
     public var audioBitrate: Int
     /// libvpx speed (negative: fixed); -6 as libwebrtc on small boards.
     public var cpuUsed: Int
+    /// Encode smaller than the camera while the bitrate is short for its size (ResolutionScaler);
+    /// false keeps the camera's size whatever the link (libwebrtc's "maintain-resolution", and
+    /// what a benchmark against the codec at fixed settings needs).
+    public var adaptResolution: Bool
 
     /// `maxBitrate` defaults to what the picture size can use (`defaultMaxBitrate`); the start is
     /// libwebrtc's 300 kbps, from where the estimator slow-starts to what the path carries.
     public init(width: Int = 640, height: Int = 480, fps: Int = 30, startBitrate: Int = 300_000,
                 minBitrate: Int = 100_000, maxBitrate: Int? = nil, audioChannels: Int = 1,
-                audioBitrate: Int = 32_000, cpuUsed: Int = -6) {
+                audioBitrate: Int = 32_000, cpuUsed: Int = -6, adaptResolution: Bool = true) {
         self.width = width
         self.height = height
         self.fps = fps
@@ -30,6 +34,7 @@ public struct MediaSessionConfiguration: Sendable {
         self.audioChannels = audioChannels
         self.audioBitrate = audioBitrate
         self.cpuUsed = cpuUsed
+        self.adaptResolution = adaptResolution
     }
 
     /// The most a picture of this size is worth sending (libwebrtc's per-resolution defaults):

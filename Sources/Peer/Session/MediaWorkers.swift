@@ -65,12 +65,15 @@ final class VideoEncodeWorker: @unchecked Sendable {
     private let logger: Logger
     // Queue-confined.
     private var encoder: VP8Encoder?
+    private var scaler: ResolutionScaler?
+    private var bitrate: Int
     private var lastTimestamp: UInt64 = 0
 
     init(configuration: MediaSessionConfiguration, counters: Locked<CodecCounters>, logger: Logger) {
         self.configuration = configuration
         self.counters = counters
         self.logger = logger
+        bitrate = configuration.startBitrate
     }
 
     func setBitrate(_ bitsPerSecond: Int) { state.withLock { $0.bitrate = bitsPerSecond } }
@@ -97,15 +100,22 @@ final class VideoEncodeWorker: @unchecked Sendable {
     private func encode(_ input: VideoFrame, bitrate: Int?, keyframe: Bool,
                         deliver: @Sendable (EncodedVideoFrame) -> Void) {
         do {
+            if let bitrate { self.bitrate = bitrate }
             if encoder == nil {
                 encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(
                     width: input.width, height: input.height, framesPerSecond: configuration.fps,
-                    bitrate: bitrate ?? configuration.startBitrate, cpuUsed: configuration.cpuUsed, threads: 1,
-                    keyframeInterval: nil, allowFrameDropping: true, allowResize: true))
-            } else if let bitrate {
-                try encoder?.setTargetBitrate(bitrate)
+                    bitrate: self.bitrate, cpuUsed: configuration.cpuUsed, threads: 1,
+                    keyframeInterval: nil, allowFrameDropping: true))
+            } else if bitrate != nil {
+                try encoder?.setTargetBitrate(self.bitrate)
             }
             guard let encoder else { return }
+            if configuration.adaptResolution, scaler?.width != input.width || scaler?.height != input.height {
+                let fresh = ResolutionScaler(width: input.width, height: input.height, framesPerSecond: configuration.fps,
+                                             startBitrate: self.bitrate)
+                scaler = fresh
+                try rescale(encoder, to: fresh.scale, by: fresh)
+            }
             if keyframe { encoder.requestKeyframe() }
             // RTP timestamps come from capture times; a source without them (0, or repeating)
             // gets the time it was encoded so every frame keeps its own timestamp.
@@ -113,7 +123,24 @@ final class VideoEncodeWorker: @unchecked Sendable {
             if frame.timestamp.nanoseconds <= lastTimestamp { frame.timestamp = MediaTime.now() }
             if frame.timestamp.nanoseconds <= lastTimestamp { frame.timestamp = MediaTime(nanoseconds: lastTimestamp + 1_000_000) }
             lastTimestamp = frame.timestamp.nanoseconds
-            guard let encoded = try encoder.encode(frame) else {
+            var encoded = try encoder.encode(frame)
+            // A keyframe the link cannot carry at this size is encoded again smaller (see
+            // ResolutionScaler.keyframeTooLarge); the large one is never sent.
+            while let key = encoded, key.isKeyframe, var s = scaler,
+                  let smaller = s.keyframeTooLarge(bytes: key.data.count, bitrate: self.bitrate, now: MediaTime.now()) {
+                try rescale(encoder, to: smaller, by: s)
+                try encoder.restart()
+                scaler = s
+                encoded = try encoder.encode(frame)
+            }
+            if var s = scaler {
+                if let newScale = s.frameEncoded(quantizer: encoded == nil ? nil : encoder.lastQuantizer,
+                                                 bitrate: self.bitrate, now: MediaTime.now()) {
+                    try rescale(encoder, to: newScale, by: s)
+                }
+                scaler = s
+            }
+            guard let encoded else {
                 counters.withLock { $0.framesSkippedByRateControl += 1 }
                 return
             }
@@ -123,6 +150,15 @@ final class VideoEncodeWorker: @unchecked Sendable {
             counters.withLock { $0.encodeErrors += 1 }
             logger.warning("VP8 encode failed: \(error)")
         }
+    }
+
+    private func rescale(_ encoder: VP8Encoder, to scale: VP8Scale, by scaler: ResolutionScaler) throws(CodecError) {
+        guard scale != encoder.scale else { return }
+        let was = encoder.scale
+        try encoder.setScale(scale)
+        let size = scaler.codedSize
+        let what = scale > was ? "scaled down" : "scaled up"
+        logger.info("video \(what) to \(size.width)x\(size.height) (\(scale) of \(scaler.width)x\(scaler.height)): \(scaler.reason)")
     }
 }
 
