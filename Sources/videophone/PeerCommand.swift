@@ -502,7 +502,8 @@ extension MediaStatistics {
             "audioFramesReceived": .number(Double(audioFramesReceived)), "audioConcealed": .number(Double(audioConcealed)),
             "packetsRetransmittedIn": .number(Double(packetsRetransmittedIn)),
             "packetsRetransmittedOut": .number(Double(packetsRetransmittedOut)),
-            "keyframesSent": .number(Double(keyframesSent)), "keyframesReceived": .number(Double(keyframesReceived)),
+            "keyframesSent": .number(Double(keyframesSent)),
+            "frameWidthOut": .number(Double(frameWidthOut)), "frameHeightOut": .number(Double(frameHeightOut)), "keyframesReceived": .number(Double(keyframesReceived)),
         ]
         if let rtt = roundTripTime { o["roundTripTime"] = .number(rtt) }
         if let ms = firstFrameAfterMs { o["firstFrameAfterMs"] = .number(ms.rounded()) }

@@ -19,6 +19,14 @@ Chromium's inbound video framesDecoded must rise at --min-fps or more and its in
 energy (our tone); our endpoint must decode at least --min-decoded-fraction of the frames Chromium's
 outbound-rtp reports sent over the same window (our decoded count is interpolated at the page's
 sample times plus 150 ms for transit: both use CLOCK_MONOTONIC) and hear its beep (audio energy).
+With --impair-send/--impair-receive SPEC (e.g. 'loss=5%,jitter=30ms' or 'rate=300k,queue=200ms')
+our endpoint applies those link conditions to every datagram it sends and receives (`videophone
+peer --impair-*`: the in-process tests' model on a real socket, since the host has no netem), so
+Chromium's sender and receiver meet them as ours do; --settle waits before the --hold window (a
+sender has 10 s to settle under a cap). The verdict then also has both sides' freezes, Chromium's
+share of our frames decoded, both senders' bitrates and a per-second timeline of ours; with
+--max-freeze-ms our longest gap must stay under it and Chromium must decode
+--min-decoded-fraction of our frames, with --max-sent-kbps our mean video bitrate must stay under it.
 Prints one JSON line (verdict, timings, both sides' figures) and exits 0 (ok) or 1. Everything it
 starts is stopped in `finally`.
 """

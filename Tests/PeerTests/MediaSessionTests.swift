@@ -118,6 +118,7 @@ struct MediaSessionTests {
         for (name, sent, seen, stats) in [("offerer→answerer", a, call.atAnswerer, b), ("answerer→offerer", b, call.atOfferer, a)] {
             let decoded = seen.frames.withLock { $0 }
             #expect(sent.framesSent >= 50, "\(name): \(sent.framesSent) sent")
+            #expect((sent.frameWidthOut, sent.frameHeightOut) == (320, 240), "300 kbit/s carries 320x240@30 at full size")
             #expect(decoded >= sent.framesSent * 95 / 100, "\(name): \(decoded) of \(sent.framesSent) decoded")
             #expect(stats.framesReceived == decoded)
             #expect(seen.audioFrames.withLock { $0 } >= 50)

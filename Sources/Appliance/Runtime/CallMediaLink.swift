@@ -103,6 +103,7 @@ public final class CallMediaLink: @unchecked Sendable {
             "fps": "\(Int(s.fpsIn.rounded()))/\(Int(s.fpsOut.rounded()))",
             "kbps": "\(Int(s.videoBitrateIn / 1000))/\(Int(s.videoBitrateOut / 1000))",
             "targetKbps": "\(s.targetBitrate / 1000)",
+            "sizeOut": "\(s.frameWidthOut)x\(s.frameHeightOut)",
             "rttMs": "\(s.roundTripTime.map { String(Int($0 * 1000)) } ?? "-")",
             "lossPct": "\(Int((s.lossFraction * 100).rounded()))",
             "frames": "\(s.framesReceived)/\(s.framesSent)",

@@ -399,6 +399,7 @@ final class MediaEngine: @unchecked Sendable {
         s.totalAudioEnergy = c.totalAudioEnergy
         s.framesEncoderDropped = c.framesDroppedBeforeEncode
         s.framesSkippedByRateControl = c.framesSkippedByRateControl
+        (s.frameWidthOut, s.frameHeightOut) = (c.encodedWidth, c.encodedHeight)
         if let first = c.firstFrameDecodedAt, let start = try? await loop.submit({ self.startedAt }).get(), first >= start {
             s.firstFrameAfterMs = Double(first.nanoseconds - start.nanoseconds) / 1e6
         }

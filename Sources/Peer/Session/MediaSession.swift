@@ -93,6 +93,10 @@ public struct MediaStatistics: Sendable, Equatable {
     public var packetsRetransmittedOut = 0
     /// Audio frames recovered from FEC or concealed.
     public var audioConcealed = 0
+    /// The size video goes out at (smaller than the camera's while the ResolutionScaler holds it
+    /// down; 0 before the first frame).
+    public var frameWidthOut = 0
+    public var frameHeightOut = 0
     /// Keyframes encoded / decoded.
     public var keyframesSent = 0
     public var keyframesReceived = 0

@@ -44,6 +44,8 @@ final class Locked<Value: Sendable>: Sendable {
 /// Counters the codec threads update (read by `statistics()`).
 struct CodecCounters: Sendable {
     var framesEncoded = 0
+    var encodedWidth = 0
+    var encodedHeight = 0
     var framesDroppedBeforeEncode = 0
     var framesSkippedByRateControl = 0
     var encodeErrors = 0
@@ -144,7 +146,11 @@ final class VideoEncodeWorker: @unchecked Sendable {
                 counters.withLock { $0.framesSkippedByRateControl += 1 }
                 return
             }
-            counters.withLock { $0.framesEncoded += 1 }
+            let coded = encoder.scale.size(width: input.width, height: input.height)
+            counters.withLock { c in
+                c.framesEncoded += 1
+                (c.encodedWidth, c.encodedHeight) = coded
+            }
             deliver(encoded)
         } catch {
             counters.withLock { $0.encodeErrors += 1 }
