@@ -46,20 +46,23 @@ struct ResolutionScalerTests {
         #expect(dropping.reason.contains("quantizer 127"))
     }
 
-    @Test("a bitrate far short of the size steps down whatever the quantizer")
+    @Test("a bitrate far short of the size steps down before the quantizer hits its ceiling; not for an easy picture")
     func starved() {
         var scaler = ResolutionScaler(width: 640, height: 480, framesPerSecond: 30, startBitrate: 1_000_000)
-        let changes = Self.run(&scaler, from: 0, seconds: 2, quantizer: 30, bitrate: 150_000)
+        let changes = Self.run(&scaler, from: 0, seconds: 2, quantizer: 75, bitrate: 150_000)
         #expect(changes.first?.scale == .fourFifths)
         #expect(scaler.reason.contains("150 kbit/s"))
+        // An easy picture at the same bitrate keeps its size (it went up for being easy: no cycle).
+        var easy = ResolutionScaler(width: 640, height: 480, framesPerSecond: 30, startBitrate: 1_000_000)
+        #expect(Self.run(&easy, from: 0, seconds: 20, quantizer: 12, bitrate: 150_000).isEmpty)
     }
 
     @Test("steps up only when the bitrate carries the larger size and the quantizer has room, 10 s after a step down")
     func up() {
         var scaler = ResolutionScaler(width: 640, height: 480, framesPerSecond: 30, startBitrate: 300_000)
         #expect(scaler.scale == .threeFifths)
-        // 300 kbit/s does not carry 4/5 (512x384 needs 413): no change however easy the picture.
-        #expect(Self.run(&scaler, from: 0, seconds: 15, quantizer: 20, bitrate: 300_000).isEmpty)
+        // 300 kbit/s does not carry 4/5 (512x384 needs 413): no change for an ordinary picture.
+        #expect(Self.run(&scaler, from: 0, seconds: 15, quantizer: 40, bitrate: 300_000).isEmpty)
         // 1.2 Mbit/s carries full size: one step at a time, 3 s apart.
         let changes = Self.run(&scaler, from: 15 * Self.second, seconds: 10, quantizer: 20, bitrate: 1_200_000)
         #expect(changes.map(\.scale) == [.fourFifths, .full])
@@ -75,6 +78,15 @@ struct ResolutionScalerTests {
         // A quantizer between the thresholds holds the size.
         var middle = ResolutionScaler(width: 640, height: 480, framesPerSecond: 30, startBitrate: 300_000)
         #expect(Self.run(&middle, from: 0, seconds: 20, quantizer: 80, bitrate: 1_200_000).isEmpty)
+    }
+
+    @Test("a very easy picture (quantizer under 29) steps up whatever the bitrate, 3 s after starting small")
+    func easyPicture() {
+        var scaler = ResolutionScaler(width: 640, height: 480, framesPerSecond: 30, startBitrate: 300_000)
+        let changes = Self.run(&scaler, from: 0, seconds: 8, quantizer: 12, bitrate: 300_000)
+        #expect(changes.map(\.scale) == [.fourFifths, .full])
+        #expect((changes.first?.at ?? 0) >= 2.99)
+        #expect(scaler.reason.contains("quantizer 12 under 29"))
     }
 
     @Test("libvpx codes at the scaled size: the keyframe after a change decodes at 3/5, then full again")

@@ -13,12 +13,16 @@ public struct ResolutionScaler: Sendable {
         /// Bits per coded pixel per frame a size needs to start at or to step up to (about
         /// libwebrtc's start limits: 480x270@30 from 300 kbit/s, 640x360 from 500).
         public var startBitsPerPixel = 0.07
-        /// Below this the current size is given up whatever the quantizer says.
+        /// Below this the current size is given up unless the picture is easy (quantizer under
+        /// `upQuantizer`: the encoder does not need the bits).
         public var floorBitsPerPixel = 0.025
         /// libwebrtc's VP8 "high QP" threshold (q index 0-127): above it on average, step down.
         public var highQuantizer = 95
         /// Step up only below this average (the larger size will need more bits per pixel).
         public var upQuantizer = 70
+        /// libwebrtc's VP8 "low QP" threshold: below it the picture is easy (the encoder spends
+        /// less than its target), and the larger size is tried whatever the bitrate.
+        public var lowQuantizer = 29
         /// Quiet time after a step down before any step up, and between steps up.
         public var upAfterDown: UInt64 = 10_000_000_000
         public var upAfterUp: UInt64 = 3_000_000_000
@@ -65,6 +69,8 @@ public struct ResolutionScaler: Sendable {
     /// frame: counted as the highest) and the current video bitrate. Decides once a second;
     /// returns the new scale when it changes.
     public mutating func frameEncoded(quantizer: Int?, bitrate: Int, now: MediaTime) -> VP8Scale? {
+        // Starting smaller counts as a change: the first step up waits like any other.
+        if lastChange == nil, scale != .full { lastChange = (now, false) }
         let start = window.start ?? now
         window = (start, window.sum + (quantizer ?? 127), window.count + 1)
         guard now.nanoseconds >= start.nanoseconds + 1_000_000_000 else { return nil }
@@ -73,7 +79,7 @@ public struct ResolutionScaler: Sendable {
         let bpp = Self.bitsPerPixel(scale, width, height, framesPerSecond, bitrate)
         let quiet = lastChange.map { now.nanoseconds - $0.at.nanoseconds } ?? .max
         if let smaller = scale.smaller, quiet >= 1_000_000_000,
-           average > thresholds.highQuantizer || bpp < thresholds.floorBitsPerPixel {
+           average > thresholds.highQuantizer || (bpp < thresholds.floorBitsPerPixel && average >= thresholds.upQuantizer) {
             reason = average > thresholds.highQuantizer
                 ? "quantizer \(average) over \(thresholds.highQuantizer) at \(bitrate / 1000) kbit/s"
                 : "\(bitrate / 1000) kbit/s is \(Self.rounded(bpp)) bits per pixel"
@@ -84,6 +90,10 @@ public struct ResolutionScaler: Sendable {
             let next = Self.bitsPerPixel(larger, width, height, framesPerSecond, bitrate)
             if next >= thresholds.startBitsPerPixel {
                 reason = "\(bitrate / 1000) kbit/s carries \(Self.rounded(next)) bits per pixel there, quantizer \(average)"
+                return change(to: larger, down: false, now: now)
+            }
+            if average < thresholds.lowQuantizer {
+                reason = "quantizer \(average) under \(thresholds.lowQuantizer): an easy picture"
                 return change(to: larger, down: false, now: now)
             }
         }
