@@ -51,7 +51,8 @@ public enum ConfigImpact: String, Sendable, Equatable, CaseIterable {
             case "signaling.url", "signaling.ca_file": out.insert(.reconnectSignaling)
             case "signaling.room", "signaling.name": out.insert(.rejoinRoom)
             case _ where key.hasPrefix("call.") || key == "speed_dial.rooms": out.insert(.callSettings)
-            case "camera.keep_warm": out.insert(.callSettings)
+            // The next call's media settings: nothing to restart.
+            case "camera.keep_warm", "camera.max_bitrate", "camera.adapt_resolution": out.insert(.callSettings)
             case _ where key.hasPrefix("camera."): out.insert(.restartCamera)
             case _ where key.hasPrefix("microphone.") || key.hasPrefix("speaker."): out.insert(.restartAudio)
             case _ where key.hasPrefix("screen."): out.insert(.restartScreen)

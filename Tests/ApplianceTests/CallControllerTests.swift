@@ -74,6 +74,7 @@ import Testing
         #expect(ConfigImpact.of(["signaling.room", "call.auto_answer", "camera.width"]) == [.rejoinRoom, .callSettings, .restartCamera])
         #expect(ConfigImpact.of(["signaling.url"]) == [.reconnectSignaling])
         #expect(ConfigImpact.of(["camera.keep_warm"]) == [.callSettings])
+        #expect(ConfigImpact.of(["camera.max_bitrate", "camera.adapt_resolution"]) == [.callSettings])
     }
 
     @Test func keepWarmChangeOpensAndClosesDevicesWhenIdle() async {

@@ -34,6 +34,8 @@ import TestSupport
         c.call.allowedCallers = ["Grandma", "Bob \"the\" builder"]
         c.speedDial.rooms = ["grandma", "office"]
         c.ice.turnPassword = "s3cret"
+        c.camera.maxBitrate = 800_000
+        c.camera.adaptResolution = false
         let text = TOMLWriter.render(c.values)
         let d = try Self.decode(text)
         #expect(d.isValid, "\(d.problems)")
@@ -79,6 +81,15 @@ import TestSupport
         #expect(d.warnings.map(\.description) == ["speeker.device: unknown key (ignored)"])
         // A bad value never replaces the default with garbage.
         #expect(d.config.call.autoAnswer == .off && d.config.camera.fps == 30)
+    }
+
+    @Test func videoBitrateCeilingIsZeroOrAtLeast100k() throws {
+        #expect(try Self.decode("camera.max_bitrate = 0").isValid)
+        #expect(try Self.decode("camera.max_bitrate = 800000").config.camera.maxBitrate == 800_000)
+        let low = try Self.decode("camera.max_bitrate = 50000")
+        #expect(low.problems.map(\.description) == ["camera.max_bitrate: expected 0 (by picture size) or at least 100000 bit/s; got 50000"])
+        #expect(low.config.camera.maxBitrate == 0, "a bad value never replaces the default")
+        #expect(try Self.decode("camera.adapt_resolution = false").config.camera.adaptResolution == false)
     }
 
     @Test func keyNamesComeFromLibevdev() throws {

@@ -42,6 +42,12 @@ public struct ApplianceConfig: Sendable, Equatable {
         public var width = 640
         public var height = 480
         public var fps = 30
+        /// The most video may use, in bit/s (a metered or shared uplink); 0 = what the picture size
+        /// is worth (600k up to 320x240, 1.5M up to 640x480, 2M up to 960x540, 2.5M above).
+        public var maxBitrate = 0
+        /// Send smaller than the camera while the link is short for its size (libwebrtc's
+        /// "balanced"); false keeps the camera's size and lets the picture get coarser instead.
+        public var adaptResolution = true
         /// Keep camera and microphone open while idle (for cameras that start slowly). Off by default:
         /// the camera light is off unless a call is being placed or is in progress.
         public var keepWarm = false

@@ -41,6 +41,13 @@ extension ApplianceConfig {
         c.camera.height = r.integer("camera.height", c.camera.height, 16...4096)
         c.camera.fps = r.integer("camera.fps", c.camera.fps, 1...120)
         c.camera.keepWarm = r.bool("camera.keep_warm", c.camera.keepWarm)
+        let maxBitrate = r.integer("camera.max_bitrate", c.camera.maxBitrate, 0...50_000_000)
+        if maxBitrate != 0 && maxBitrate < 100_000 {
+            r.problem("camera.max_bitrate", "expected 0 (by picture size) or at least 100000 bit/s; got \(maxBitrate)")
+        } else {
+            c.camera.maxBitrate = maxBitrate
+        }
+        c.camera.adaptResolution = r.bool("camera.adapt_resolution", c.camera.adaptResolution)
         if c.camera.width % 2 != 0 || c.camera.height % 2 != 0 {
             r.problem("camera.width", "width and height must be even (I420 frames); got \(c.camera.width)x\(c.camera.height)")
         }

@@ -124,6 +124,7 @@ extension ApplianceConfig {
             "call.setup_timeout": .float(call.setupTimeout),
             "camera.device": s(camera.device), "camera.width": .integer(camera.width), "camera.height": .integer(camera.height),
             "camera.fps": .integer(camera.fps), "camera.keep_warm": .bool(camera.keepWarm),
+            "camera.max_bitrate": .integer(camera.maxBitrate), "camera.adapt_resolution": .bool(camera.adaptResolution),
             "microphone.device": s(microphone.device), "speaker.device": s(speaker.device),
             "screen.device": s(screen.device), "screen.snapshot_dir": s(screen.snapshotDir),
             "screen.width": .integer(screen.width), "screen.height": .integer(screen.height),

@@ -42,8 +42,9 @@ public final class CallMediaLink: @unchecked Sendable {
         self.logger = logger
         peer = PeerConnection(configuration: PeerConnectionConfiguration(ice: ice, certificate: certificate, logger: logger),
                               eventLoop: MultiThreadedEventLoopGroup.singleton.next())
-        session = MediaSession(peer: peer, configuration: MediaSessionConfiguration(width: camera.width, height: camera.height,
-                                                                                     fps: camera.fps))
+        session = MediaSession(peer: peer, configuration: MediaSessionConfiguration(
+            width: camera.width, height: camera.height, fps: camera.fps,
+            maxBitrate: camera.maxBitrate == 0 ? nil : camera.maxBitrate, adaptResolution: camera.adaptResolution))
         peer.onLocalCandidate = { line in
             events.yield((id, .localCandidate(line.map { IceCandidate(candidate: "candidate:" + Self.strip($0.serialize()),
                                                                       sdpMid: "0", sdpMLineIndex: 0) })))
