@@ -89,6 +89,28 @@ struct ResolutionScalerTests {
         #expect(scaler.reason.contains("quantizer 12 under 29"))
     }
 
+    @Test("a step up whose keyframe is over budget goes back down, and the next try waits twice as long each time")
+    func failedStepUpBacksOff() {
+        var scaler = ResolutionScaler(width: 640, height: 480, framesPerSecond: 30, startBitrate: 300_000)
+        var ups: [Double] = []
+        var t: UInt64 = 0
+        while t < 100 * Self.second {
+            let now = MediaTime(nanoseconds: t)
+            if let s = scaler.frameEncoded(quantizer: 40, bitrate: 600_000, now: now), s == .fourFifths {
+                ups.append(Double(t) / 1e9)
+                // The keyframe of the new size: 30 KB, over the 22.5 KB budget at 600 kbit/s.
+                #expect(scaler.keyframeTooLarge(bytes: 30_000, bitrate: 600_000, now: now) == .threeFifths)
+            }
+            t += Self.second / 30
+        }
+        // 600 kbit/s carries 4/5 (0.1 bits per pixel): first try 3 s after the start, then 20 and 40 s
+        // later (10 s after an ordinary step down).
+        #expect(ups.count == 3, "\(ups)")
+        let gaps = zip(ups, ups.dropFirst()).map { $1 - $0 }
+        #expect(gaps.count == 2 && zip(gaps, [20.0, 40]).allSatisfy { abs($0 - $1) < 1.1 }, "\(gaps)")
+        #expect(scaler.keyframeTooLarge(bytes: 20_000, bitrate: 600_000, now: MediaTime(nanoseconds: t)) == nil)
+    }
+
     @Test("libvpx codes at the scaled size: the keyframe after a change decodes at 3/5, then full again")
     func encoderFollows() throws {
         let encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(width: 320, height: 240, framesPerSecond: 30,

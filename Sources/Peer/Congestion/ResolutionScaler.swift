@@ -38,6 +38,9 @@ public struct ResolutionScaler: Sendable {
     public private(set) var reason = ""
     private var window: (start: MediaTime?, sum: Int, count: Int) = (nil, 0, 0)
     private var lastChange: (at: MediaTime, down: Bool)?
+    /// Steps up whose first keyframe came out over budget in a row: each doubles the wait before
+    /// the next try (up to 8 ×), so a size the keyframes do not fit is not retried every 10 s.
+    private var failedUps = 0
 
     public init(width: Int, height: Int, framesPerSecond: Int, startBitrate: Int, thresholds: Thresholds = Thresholds()) {
         self.width = width
@@ -78,6 +81,7 @@ public struct ResolutionScaler: Sendable {
         window = (now, 0, 0)
         let bpp = Self.bitsPerPixel(scale, width, height, framesPerSecond, bitrate)
         let quiet = lastChange.map { now.nanoseconds - $0.at.nanoseconds } ?? .max
+        if lastChange?.down == false, quiet >= 10_000_000_000 { failedUps = 0 }  // the last step up held
         if let smaller = scale.smaller, quiet >= 1_000_000_000,
            average > thresholds.highQuantizer || (bpp < thresholds.floorBitsPerPixel && average >= thresholds.upQuantizer) {
             reason = average > thresholds.highQuantizer
@@ -86,7 +90,7 @@ public struct ResolutionScaler: Sendable {
             return change(to: smaller, down: true, now: now)
         }
         if let larger = scale.larger, average < thresholds.upQuantizer,
-           quiet >= (lastChange?.down == true ? thresholds.upAfterDown : thresholds.upAfterUp) {
+           quiet >= (lastChange?.down == true ? thresholds.upAfterDown << min(failedUps, 3) : thresholds.upAfterUp) {
             let next = Self.bitsPerPixel(larger, width, height, framesPerSecond, bitrate)
             if next >= thresholds.startBitsPerPixel {
                 reason = "\(bitrate / 1000) kbit/s carries \(Self.rounded(next)) bits per pixel there, quantizer \(average)"
@@ -110,6 +114,7 @@ public struct ResolutionScaler: Sendable {
     /// cheaper than losing it to the queue and answering the PLI. Returns the smaller scale.
     public mutating func keyframeTooLarge(bytes: Int, bitrate: Int, now: MediaTime) -> VP8Scale? {
         guard let smaller = scale.smaller, bytes > keyframeBudget(bitrate: bitrate) else { return nil }
+        if let last = lastChange, !last.down, now.nanoseconds < last.at.nanoseconds + 2_000_000_000 { failedUps += 1 }
         reason = "a keyframe of \(bytes) bytes is over the \(keyframeBudget(bitrate: bitrate)) one may take at \(bitrate / 1000) kbit/s"
         window = (now, 0, 0)
         return change(to: smaller, down: true, now: now)
