@@ -248,11 +248,8 @@ actor PeerCallBridge {
         }
         if relayOnly, ice.turnServers.isEmpty { throw PeerConnectionError("--relay-only but the server offers no TURN server") }
         let configuration = PeerConnectionConfiguration(ice: ice, certificate: certificate, logger: logger)
-        let pc = if let impairment {
-            PeerConnection(configuration: configuration, eventLoop: group.next(), socketFactory: impairment)
-        } else {
-            PeerConnection(configuration: configuration, eventLoop: group.next())
-        }
+        let pc = PeerConnection(configuration: configuration, eventLoop: group.next(),
+                                socketFactory: impairment ?? UDPSocketFactory())
         let client = self.client, output = self.output
         pc.onLocalCandidate = { candidate in
             let wire = candidate.map { IceCandidate(candidate: $0.serialize(), sdpMid: "0", sdpMLineIndex: 0) }

@@ -25,13 +25,7 @@ public struct ImpairedSocketFactory: DatagramSocketFactory {
                            handler: @escaping DatagramHandler) -> EventLoopFuture<any DatagramSocket> {
         let link = ImpairedLink(send: send, receive: receive, seed: seed &+ UInt64(address.port))
         let inbound: DatagramHandler = { bytes, from in
-            for delay in link.fate(receiving: bytes.count) {
-                if delay.nanoseconds == 0 {
-                    handler(bytes, from)
-                } else {
-                    loop.scheduleTask(in: delay) { handler(bytes, from) }
-                }
-            }
+            ImpairedLink.run(after: link.fate(receiving: bytes.count), on: loop) { handler(bytes, from) }
         }
         return base.makeSocket(boundTo: address, on: loop, handler: inbound).map { socket -> any DatagramSocket in
             ImpairedSocket(inner: socket, link: link, loop: loop)
@@ -69,6 +63,13 @@ final class ImpairedLink: Sendable {
         if receive.isClear { return [.zero] }
         return state.withLock { s in receive.fate(bytes: bytes, now: .now(), queue: &s.receiveQueue, random: &s.random) }
     }
+
+    /// Runs `body` once per copy that survived: at once for no delay, else later on `loop`.
+    static func run(after delays: [TimeAmount], on loop: any EventLoop, _ body: @escaping @Sendable () -> Void) {
+        for delay in delays {
+            if delay.nanoseconds == 0 { body() } else { loop.scheduleTask(in: delay, body) }
+        }
+    }
 }
 
 final class ImpairedSocket: DatagramSocket {
@@ -86,13 +87,7 @@ final class ImpairedSocket: DatagramSocket {
 
     func send(_ bytes: [UInt8], to destination: STUNAddress) {
         let inner = self.inner
-        for delay in link.fate(sending: bytes.count) {
-            if delay.nanoseconds == 0 {
-                inner.send(bytes, to: destination)
-            } else {
-                loop.scheduleTask(in: delay) { inner.send(bytes, to: destination) }
-            }
-        }
+        ImpairedLink.run(after: link.fate(sending: bytes.count), on: loop) { inner.send(bytes, to: destination) }
     }
 
     func close() { inner.close() }
