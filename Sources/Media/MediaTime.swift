@@ -40,6 +40,17 @@ public struct MediaTime: Sendable, Hashable, Comparable, CustomStringConvertible
     public var description: String { "\(Double(nanoseconds) / 1e9)s" }
 }
 
+/// CPU time the calling thread has used (CLOCK_THREAD_CPUTIME_ID), in nanoseconds: what a codec
+/// call cost this thread, free of what other threads and processes did meanwhile. It is a system
+/// call (no vDSO for CPU clocks), a few hundred nanoseconds: fine per frame, not per sample.
+public enum ThreadCPUClock {
+    public static func nanoseconds() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+}
+
 /// Rates every media path agrees on, so capture, codecs and RTP never negotiate them.
 public enum MediaClock {
     /// Opus and our ALSA devices run at 48 kHz only (libopus's native rate: no resampling).

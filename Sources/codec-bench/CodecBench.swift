@@ -13,11 +13,7 @@ import Peer
 import Glibc
 #endif
 
-func threadCPUSeconds() -> Double {
-    var spec = timespec()
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
-    return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
-}
+func threadCPUSeconds() -> Double { Double(ThreadCPUClock.nanoseconds()) / 1e9 }
 
 struct Options {
     var width = 640
@@ -29,6 +25,9 @@ struct Options {
     /// same pictures for another stack, e.g. aiortc in scripts/bench-media).
     var dumpPath: String?
     var dumpFrames = 0
+    /// Feed frames at 30 per second of wall time, as a call does, instead of back to back: the
+    /// codec then starts each frame with caches other work has cooled, as it does in a call.
+    var paced = false
 
     /// The pictures every run (and the dump) uses: the same frames for the floor, our path and aiortc.
     func camera() -> SyntheticCamera {
@@ -46,11 +45,12 @@ struct Options {
             case "--seconds": seconds = value ?? seconds; i += 1
             case "--bitrate": bitrate = value ?? bitrate; i += 1
             case "--720p": width = 1280; height = 720
+            case "--paced": paced = true
             case "--dump" where i + 2 < arguments.count && Int(arguments[i + 2]) != nil:
                 dumpPath = arguments[i + 1]; dumpFrames = Int(arguments[i + 2])!; i += 2
             case "--scene" where i + 1 < arguments.count && SyntheticCamera.Scene(rawValue: arguments[i + 1]) != nil:
                 scene = SyntheticCamera.Scene(rawValue: arguments[i + 1])!; i += 1
-            default: print("usage: codec-bench [--width W --height H | --720p] [--seconds N] [--bitrate BPS] [--scene bars|camera] [--dump PATH FRAMES]"); exit(2)
+            default: print("usage: codec-bench [--width W --height H | --720p] [--seconds N] [--bitrate BPS] [--scene bars|camera] [--paced] [--dump PATH FRAMES]"); exit(2)
             }
             i += 1
         }
@@ -69,7 +69,8 @@ func tone(_ index: Int) -> AudioFrame {
 
 /// One run; returns CPU seconds spent in the measured work, the part of it spent in our
 /// per-packet path alone (packetize, serialize, parse, jitter buffers), and frames decoded.
-func run(_ options: Options, withTransport: Bool) throws -> (cpu: Double, transport: Double, videoFrames: Int, audioFrames: Int) {
+func run(_ options: Options, withTransport: Bool) throws -> (cpu: Double, transport: Double, videoFrames: Int, audioFrames: Int,
+                                                             split: (encode: Double, decode: Double, opus: Double)) {
     var camera = options.camera()
     let encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(width: options.width, height: options.height,
                                                                         bitrate: options.bitrate))
@@ -82,13 +83,26 @@ func run(_ options: Options, withTransport: Bool) throws -> (cpu: Double, transp
     var audioBuffer = AudioJitterBuffer()
     var cpu = 0.0
     var transport = 0.0
+    var encodeCPU = 0.0, decodeCPU = 0.0, opusCPU = 0.0
     var videoFrames = 0, audioFrames = 0
     let tones = (0..<50).map(tone)  // one second of tone, reused (its synthesis is not measured anyway)
+    let wallStart = MediaTime.now()
     for frameIndex in 0..<(options.seconds * 30) {
+        if options.paced {
+            let due = wallStart + UInt64(frameIndex) * MediaClock.framePeriodNanoseconds(framesPerSecond: 30)
+            let now = MediaTime.now()
+            if due > now {
+                var spec = timespec(tv_sec: 0, tv_nsec: Int(due.nanoseconds - now.nanoseconds))
+                nanosleep(&spec, nil)
+            }
+        }
         let frame = camera.nextFrame()
         let now = frame.timestamp
         let started = threadCPUSeconds()
-        if let encoded = try encoder.encode(frame) {
+        let encodedFrame = try encoder.encode(frame)
+        let encodedAt = threadCPUSeconds()
+        encodeCPU += encodedAt - started
+        if let encoded = encodedFrame {
             if withTransport {
                 let pathStart = threadCPUSeconds()
                 for packet in videoPacketizer.packetize(encoded.data, timestamp: now.ticks(rate: 90_000)) {
@@ -106,6 +120,8 @@ func run(_ options: Options, withTransport: Bool) throws -> (cpu: Double, transp
                 videoFrames += 1
             }
         }
+        let decodedAt = threadCPUSeconds()
+        decodeCPU += decodedAt - encodedAt
         // Audio: 50 frames per second against 30 video frames: catch up to this video time.
         while audioFrames * 3 < (frameIndex + 1) * 5 {
             let opus = try opusEncoder.encode(tones[audioFrames % 50])
@@ -128,9 +144,12 @@ func run(_ options: Options, withTransport: Bool) throws -> (cpu: Double, transp
             }
             audioFrames += 1
         }
-        cpu += threadCPUSeconds() - started
+        let ended = threadCPUSeconds()
+        cpu += ended - started
+        opusCPU += ended - decodedAt
     }
-    return (cpu, transport, videoFrames, audioFrames)
+    // With transport, decode and Opus include their share of the per-packet path.
+    return (cpu, transport, videoFrames, audioFrames, (encodeCPU, decodeCPU, opusCPU))
 }
 
 struct DumpError: Error, CustomStringConvertible { let description: String }
@@ -149,6 +168,7 @@ enum CodecBench {
         let seconds = Double(options.seconds)
         let floorRate = floor.cpu / seconds, pathRate = path.cpu / seconds
         print("codec floor (libvpx + libopus):        \(format(floorRate)) CPU-s/s  (\(floor.videoFrames) video, \(floor.audioFrames) audio frames)")
+        print("  of which VP8 encode \(format(floor.split.encode / seconds)), VP8 decode \(format(floor.split.decode / seconds)), Opus \(format(floor.split.opus / seconds)) CPU-s/s")
         print("with RTP + jitter buffers (no network): \(format(pathRate)) CPU-s/s  (\(path.videoFrames) video, \(path.audioFrames) audio frames)")
         print("ratio: \(format(pathRate / max(floorRate, 1e-9)))")
         // The two runs differ by scheduling noise of a few percent; the path's own cost, timed

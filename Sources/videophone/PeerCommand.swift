@@ -381,12 +381,6 @@ final class MediaPump: @unchecked Sendable {
     func start() { Thread.detachNewThread { [self] in run() } }
     func stop() { stopped.store(true, ordering: .relaxed) }
 
-    static func threadCPUNanoseconds() -> UInt64 {
-        var spec = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
-    }
-
     private func run() {
         var camera = SyntheticCamera(configuration: .init(width: configuration.width, height: configuration.height,
                                                           framesPerSecond: configuration.fps, scene: scene),
@@ -399,16 +393,16 @@ final class MediaPump: @unchecked Sendable {
         while !stopped.load(ordering: .relaxed) {
             let now = MediaTime.now()
             if now >= nextAudio {
-                let cpu = Self.threadCPUNanoseconds()
+                let cpu = ThreadCPUClock.nanoseconds()
                 let frame = microphone.nextFrame()
-                synthesisNanoseconds.add(Self.threadCPUNanoseconds() &- cpu, ordering: .relaxed)
+                synthesisNanoseconds.add(ThreadCPUClock.nanoseconds() &- cpu, ordering: .relaxed)
                 session.send(audio: frame)
                 nextAudio = frame.timestamp + MediaClock.audioFrameNanoseconds
             }
             if now >= nextVideo {
-                let cpu = Self.threadCPUNanoseconds()
+                let cpu = ThreadCPUClock.nanoseconds()
                 let frame = camera.nextFrame()
-                synthesisNanoseconds.add(Self.threadCPUNanoseconds() &- cpu, ordering: .relaxed)
+                synthesisNanoseconds.add(ThreadCPUClock.nanoseconds() &- cpu, ordering: .relaxed)
                 session.send(video: frame)
                 nextVideo = frame.timestamp + period
             }
@@ -500,6 +494,8 @@ extension MediaStatistics {
             "packetsRetransmittedIn": .number(Double(packetsRetransmittedIn)),
             "packetsRetransmittedOut": .number(Double(packetsRetransmittedOut)),
             "keyframesSent": .number(Double(keyframesSent)),
+            "videoEncodeCpuSeconds": .number(videoEncodeCPUSeconds), "videoDecodeCpuSeconds": .number(videoDecodeCPUSeconds),
+            "audioCodecCpuSeconds": .number(audioCodecCPUSeconds),
             "frameWidthOut": .number(Double(frameWidthOut)), "frameHeightOut": .number(Double(frameHeightOut)), "keyframesReceived": .number(Double(keyframesReceived)),
         ]
         if let rtt = roundTripTime { o["roundTripTime"] = .number(rtt) }

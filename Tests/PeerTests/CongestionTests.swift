@@ -25,13 +25,13 @@ struct Bottleneck {
 }
 
 /// Sends 1200-byte packets at the estimator's target for `seconds`, feedback every 100 ms.
-func simulateCongestion(link: inout Bottleneck, seconds: Int, start: Int = 600_000) -> [(time: Double, target: Int)] {
+func simulateCongestion(link: inout Bottleneck, seconds: Int, start: Int = 600_000) -> [(time: Double, target: Int, clear: Bool)] {
     var estimator = SendSideBandwidthEstimator(configuration: BandwidthEstimatorConfiguration(
         minimumBitrate: 50_000, maximumBitrate: 2_500_000, startBitrate: start))
     var generator = TransportFeedbackGenerator(senderSSRC: 1, mediaSSRC: 2)
     var inFlight: [(at: UInt64, seq: UInt16)] = []
     var pendingFeedback: [(at: UInt64, feedback: TransportFeedback)] = []
-    var trace: [(Double, Int)] = []
+    var trace: [(Double, Int, Bool)] = [(0, estimator.targetBitrate, estimator.pathIsClear)]
     var now: UInt64 = 1_000_000_000
     var seq: UInt16 = 65000
     var credit = 0.0
@@ -63,7 +63,9 @@ func simulateCongestion(link: inout Bottleneck, seconds: Int, start: Int = 600_0
             estimator.onTransportFeedback(item.feedback, now: MediaTime(nanoseconds: now))
         }
         pendingFeedback.removeAll { $0.at <= now }
-        if now % 100_000_000 == 0 { trace.append((Double(now - 1_000_000_000) / 1e9, estimator.targetBitrate)) }
+        if now % 100_000_000 == 0 {
+            trace.append((Double(now - 1_000_000_000) / 1e9, estimator.targetBitrate, estimator.pathIsClear))
+        }
         now += 1_000_000
     }
     return trace
@@ -102,6 +104,9 @@ struct CongestionTests {
         #expect(mean < 300_000, "mean \(mean)")
         #expect(mean > 120_000, "the link is still used: mean \(mean)")
         #expect(settled.filter { $0 > 360_000 }.count < settled.count / 10, "\(settled)")
+        // Before any feedback the pacer keeps bursts short; the growing queue shows as overuse.
+        #expect(trace[0].clear == false)
+        #expect(trace.contains { !$0.clear && $0.time > 0 })
     }
 
     @Test("wide link: the target grows from the start bitrate")
@@ -109,6 +114,7 @@ struct CongestionTests {
         var link = Bottleneck(capacity: 5_000_000)
         let trace = simulateCongestion(link: &link, seconds: 20, start: 300_000)
         #expect(trace.last!.target > 1_000_000, "\(trace.last!.target)")
+        #expect(trace.last!.clear, "no queue, no loss: long pacer bursts")
     }
 
     @Test("20 % random loss without queueing pulls the target down")
@@ -117,6 +123,7 @@ struct CongestionTests {
         link.lossRate = 0.2
         let trace = simulateCongestion(link: &link, seconds: 10, start: 1_000_000)
         #expect(trace.last!.target < 500_000, "\(trace.last!.target)")
+        #expect(!trace.last!.clear, "20 % loss: short pacer bursts")
     }
 
     @Test("REMB caps the send-side estimate; the REMB follower tracks it within [min, max]")
@@ -154,5 +161,16 @@ struct CongestionTests {
         #expect((8...13).contains(byTime[99]), "\(byTime[99])")
         #expect(sent == 50 && pacer.isEmpty && pacer.queuedBytes == 0)
         #expect(pacer.nextSendTime(now: now) == nil)
+
+        // On a clear path a whole frame leaves at once: 40 ms at 1 Mbps is 5000 bytes.
+        var clear = Pacer(rate: 1_000_000)
+        clear.burst = Pacer.clearBurst
+        for _ in 0..<10 { clear.enqueue(video, kind: .video) }
+        #expect(clear.dequeue(now: now).count == 5)
+        #expect(clear.nextSendTime(now: now)! > now)
+        // ... but a keyframe's head never goes as a long burst.
+        now = now + 1_000_000_000
+        clear.shortenNextBurst(now: now)
+        #expect(clear.dequeue(now: now).count == 1)
     }
 }

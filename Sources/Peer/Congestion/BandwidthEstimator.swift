@@ -86,6 +86,10 @@ public struct SendSideBandwidthEstimator: Sendable {
         lossBasedRate = Double(configuration.startBitrate)
     }
 
+    /// Feedback has come, and it shows neither a growing queue nor 2 % loss: the pacer may send
+    /// longer bursts.
+    public var pathIsClear: Bool { firstArrival != nil && usage != .overusing && lossFraction < 0.02 }
+
     /// The bitrate the encoder(s) and pacer should use now.
     public var targetBitrate: Int {
         var rate = min(delayBasedRate, lossBasedRate)

@@ -102,6 +102,12 @@ public struct MediaStatistics: Sendable, Equatable {
     public var keyframesReceived = 0
     /// Milliseconds from start() to the first decoded remote frame.
     public var firstFrameAfterMs: Double?
+    /// CPU-seconds this endpoint spent inside libvpx (encoding, decoding) and libopus, measured
+    /// on the threads that called them: the codec floor's share of the endpoint's cost, from the
+    /// same frames at the same moment (what the rest of the process costs is the difference).
+    public var videoEncodeCPUSeconds = 0.0
+    public var videoDecodeCPUSeconds = 0.0
+    public var audioCodecCPUSeconds = 0.0
     /// Remote video − audio capture-time offset at playout (lip sync, from SR NTP/RTP), seconds.
     public var videoLagSeconds: Double?
 

@@ -56,6 +56,10 @@ struct CodecCounters: Sendable {
     var audioLevel = 0.0
     var totalAudioEnergy = 0.0
     var firstFrameDecodedAt: MediaTime?
+    /// Thread CPU time inside libvpx and libopus calls (the codec floor's share of this endpoint).
+    var videoEncodeNanoseconds: UInt64 = 0
+    var videoDecodeNanoseconds: UInt64 = 0
+    var audioCodecNanoseconds: UInt64 = 0
 }
 
 /// VP8 encoding on its own thread; bitrate and keyframe requests are applied between frames.
@@ -94,13 +98,18 @@ final class VideoEncodeWorker: @unchecked Sendable {
                 defer { s.bitrate = nil; s.keyframe = false; s.pending -= 1 }
                 return (s.bitrate, s.keyframe)
             }
-            encode(frame, bitrate: bitrate, keyframe: keyframe, deliver: deliver)
+            let cpu = ThreadCPUClock.nanoseconds()
+            let encoded = encode(frame, bitrate: bitrate, keyframe: keyframe)
+            let spent = ThreadCPUClock.nanoseconds() &- cpu
+            counters.withLock { $0.videoEncodeNanoseconds &+= spent }
+            if let encoded { deliver(encoded) }
         }
         return true
     }
 
-    private func encode(_ input: VideoFrame, bitrate: Int?, keyframe: Bool,
-                        deliver: @Sendable (EncodedVideoFrame) -> Void) {
+    /// The encoded frame, or nil when rate control skipped it or the encoder failed. Delivery is
+    /// the caller's, outside the codec's CPU time.
+    private func encode(_ input: VideoFrame, bitrate: Int?, keyframe: Bool) -> EncodedVideoFrame? {
         do {
             if let bitrate { self.bitrate = bitrate }
             if encoder == nil {
@@ -111,7 +120,7 @@ final class VideoEncodeWorker: @unchecked Sendable {
             } else if bitrate != nil {
                 try encoder?.setTargetBitrate(self.bitrate)
             }
-            guard let encoder else { return }
+            guard let encoder else { return nil }
             if configuration.adaptResolution, scaler?.width != input.width || scaler?.height != input.height {
                 let fresh = ResolutionScaler(width: input.width, height: input.height, framesPerSecond: configuration.fps,
                                              startBitrate: self.bitrate)
@@ -144,17 +153,18 @@ final class VideoEncodeWorker: @unchecked Sendable {
             }
             guard let encoded else {
                 counters.withLock { $0.framesSkippedByRateControl += 1 }
-                return
+                return nil
             }
             let coded = encoder.scale.size(width: input.width, height: input.height)
             counters.withLock { c in
                 c.framesEncoded += 1
                 (c.encodedWidth, c.encodedHeight) = coded
             }
-            deliver(encoded)
+            return encoded
         } catch {
             counters.withLock { $0.encodeErrors += 1 }
             logger.warning("VP8 encode failed: \(error)")
+            return nil
         }
     }
 
@@ -178,10 +188,12 @@ final class AudioEncodeWorker: Sendable {
     }
     private let state = Mutex<State>(State())
     private let configuration: MediaSessionConfiguration
+    private let counters: Locked<CodecCounters>
     private let logger: Logger
 
-    init(configuration: MediaSessionConfiguration, logger: Logger) {
+    init(configuration: MediaSessionConfiguration, counters: Locked<CodecCounters>, logger: Logger) {
         self.configuration = configuration
+        self.counters = counters
         self.logger = logger
     }
 
@@ -193,6 +205,7 @@ final class AudioEncodeWorker: Sendable {
             logger.warning("audio frame refused: \(frame.samplesPerChannel) samples × \(frame.channels) channels (want 960 × \(configuration.audioChannels))")
             return false
         }
+        let cpu = ThreadCPUClock.nanoseconds()
         let encoded = state.withLock { s -> [UInt8]? in
             do {
                 if s.encoder == nil {
@@ -210,6 +223,8 @@ final class AudioEncodeWorker: Sendable {
                 return nil
             }
         }
+        let spent = ThreadCPUClock.nanoseconds() &- cpu
+        counters.withLock { $0.audioCodecNanoseconds &+= spent }
         guard let encoded else { return false }
         deliver(encoded)
         return true
@@ -242,17 +257,21 @@ final class VideoDecodeWorker: @unchecked Sendable {
             }
             guard let decoder else { return }
             sequence += 1
+            let cpu = ThreadCPUClock.nanoseconds()
             do {
                 let picture = try decoder.decode(frame.data, timestamp: MediaTime.now(), sequence: sequence)
                 let now = MediaTime.now()
+                let spent = ThreadCPUClock.nanoseconds() &- cpu
                 counters.withLock {
+                    $0.videoDecodeNanoseconds &+= spent
                     $0.framesDecoded += 1
                     if frame.isKeyframe { $0.keyframesDecoded += 1 }
                     if $0.firstFrameDecodedAt == nil { $0.firstFrameDecodedAt = now }
                 }
                 callbacks.current.video?(picture)
             } catch {
-                counters.withLock { $0.decodeErrors += 1 }
+                let spent = ThreadCPUClock.nanoseconds() &- cpu
+                counters.withLock { $0.decodeErrors += 1; $0.videoDecodeNanoseconds &+= spent }
                 logger.debug("VP8 decode: \(error)")
                 failed()
             }
@@ -277,6 +296,7 @@ final class AudioDecodeWorker: Sendable {
 
     func submit(_ playout: AudioPlayout) {
         let now = MediaTime.now()
+        let cpu = ThreadCPUClock.nanoseconds()
         let decoded = decoder.withLock { decoder -> AudioFrame? in
             if decoder == nil {
                 do { decoder = try OpusDecoder(channels: 1) } catch {
@@ -296,11 +316,13 @@ final class AudioDecodeWorker: Sendable {
                 return (try? opus.conceal(timestamp: now)) ?? AudioFrame.silence(timestamp: now)
             }
         }
+        let spent = ThreadCPUClock.nanoseconds() &- cpu
         guard let frame = decoded else { return }
         var sum = 0.0
         for s in frame.samples { let v = Double(s) / 32768; sum += v * v }
         let rms = frame.samples.isEmpty ? 0 : (sum / Double(frame.samples.count)).squareRoot()
         counters.withLock {
+            $0.audioCodecNanoseconds &+= spent
             $0.audioFramesDecoded += 1
             $0.audioLevel = rms
             // As W3C getStats totalAudioEnergy: level² × seconds.
