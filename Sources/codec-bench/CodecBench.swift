@@ -28,6 +28,8 @@ struct Options {
     /// Feed frames at 30 per second of wall time, as a call does, instead of back to back: the
     /// codec then starts each frame with caches other work has cooled, as it does in a call.
     var paced = false
+    /// Measure the floor only (no second run through our per-packet path).
+    var floorOnly = false
 
     /// The pictures every run (and the dump) uses: the same frames for the floor, our path and aiortc.
     func camera() -> SyntheticCamera {
@@ -46,11 +48,12 @@ struct Options {
             case "--bitrate": bitrate = value ?? bitrate; i += 1
             case "--720p": width = 1280; height = 720
             case "--paced": paced = true
+            case "--floor-only": floorOnly = true
             case "--dump" where i + 2 < arguments.count && Int(arguments[i + 2]) != nil:
                 dumpPath = arguments[i + 1]; dumpFrames = Int(arguments[i + 2])!; i += 2
             case "--scene" where i + 1 < arguments.count && SyntheticCamera.Scene(rawValue: arguments[i + 1]) != nil:
                 scene = SyntheticCamera.Scene(rawValue: arguments[i + 1])!; i += 1
-            default: print("usage: codec-bench [--width W --height H | --720p] [--seconds N] [--bitrate BPS] [--scene bars|camera] [--paced] [--dump PATH FRAMES]"); exit(2)
+            default: print("usage: codec-bench [--width W --height H | --720p] [--seconds N] [--bitrate BPS] [--scene bars|camera] [--paced] [--floor-only] [--dump PATH FRAMES]"); exit(2)
             }
             i += 1
         }
@@ -164,11 +167,13 @@ enum CodecBench {
         }
         print("codec-bench: \(options.width)x\(options.height)@30 (\(options.scene.rawValue) scene), \(options.bitrate / 1000) kbps VP8 + Opus 32 kbps, \(options.seconds) s of media")
         let floor = try run(options, withTransport: false)
-        let path = try run(options, withTransport: true)
         let seconds = Double(options.seconds)
-        let floorRate = floor.cpu / seconds, pathRate = path.cpu / seconds
+        let floorRate = floor.cpu / seconds
         print("codec floor (libvpx + libopus):        \(format(floorRate)) CPU-s/s  (\(floor.videoFrames) video, \(floor.audioFrames) audio frames)")
         print("  of which VP8 encode \(format(floor.split.encode / seconds)), VP8 decode \(format(floor.split.decode / seconds)), Opus \(format(floor.split.opus / seconds)) CPU-s/s")
+        if options.floorOnly { return }
+        let path = try run(options, withTransport: true)
+        let pathRate = path.cpu / seconds
         print("with RTP + jitter buffers (no network): \(format(pathRate)) CPU-s/s  (\(path.videoFrames) video, \(path.audioFrames) audio frames)")
         print("ratio: \(format(pathRate / max(floorRate, 1e-9)))")
         // The two runs differ by scheduling noise of a few percent; the path's own cost, timed

@@ -125,6 +125,9 @@ struct MediaSessionTests {
             #expect(seen.peak.withLock { $0 } > 4000, "\(name): the tone is heard")
             #expect(stats.audioPacketsIn >= 80)
             #expect(stats.firstFrameAfterMs != nil)
+            // The codec floor's share, timed on the codec threads (what the benchmark splits by).
+            #expect(sent.videoEncodeCPUSeconds > 0 && stats.videoDecodeCPUSeconds > 0 && stats.audioCodecCPUSeconds > 0,
+                    "\(name): codec CPU \(sent.videoEncodeCPUSeconds) / \(stats.videoDecodeCPUSeconds) / \(stats.audioCodecCPUSeconds)")
         }
         #expect(a.roundTripTime != nil && b.roundTripTime != nil, "RTT from SR/RR")
         Self.close(call)
