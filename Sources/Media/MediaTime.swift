@@ -37,6 +37,16 @@ public struct MediaTime: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public static func < (lhs: MediaTime, rhs: MediaTime) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
 
+    /// Blocks the calling thread until `time` (returns at once when it has passed): for threads
+    /// that feed frames in real time, such as a synthetic camera's.
+    public static func sleep(until time: MediaTime) {
+        let current = now()
+        guard time > current else { return }
+        let wait = time.nanoseconds - current.nanoseconds
+        var spec = timespec(tv_sec: Int(wait / 1_000_000_000), tv_nsec: Int(wait % 1_000_000_000))
+        nanosleep(&spec, nil)
+    }
+
     public var description: String { "\(Double(nanoseconds) / 1e9)s" }
 }
 

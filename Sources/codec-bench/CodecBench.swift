@@ -92,12 +92,7 @@ func run(_ options: Options, withTransport: Bool) throws -> (cpu: Double, transp
     let wallStart = MediaTime.now()
     for frameIndex in 0..<(options.seconds * 30) {
         if options.paced {
-            let due = wallStart + UInt64(frameIndex) * MediaClock.framePeriodNanoseconds(framesPerSecond: 30)
-            let now = MediaTime.now()
-            if due > now {
-                var spec = timespec(tv_sec: 0, tv_nsec: Int(due.nanoseconds - now.nanoseconds))
-                nanosleep(&spec, nil)
-            }
+            MediaTime.sleep(until: wallStart + UInt64(frameIndex) * MediaClock.framePeriodNanoseconds(framesPerSecond: 30))
         }
         let frame = camera.nextFrame()
         let now = frame.timestamp

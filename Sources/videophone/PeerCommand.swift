@@ -406,13 +406,7 @@ final class MediaPump: @unchecked Sendable {
                 session.send(video: frame)
                 nextVideo = frame.timestamp + period
             }
-            let wake = min(nextVideo, nextAudio)
-            let current = MediaTime.now()
-            if wake > current {
-                var spec = timespec(tv_sec: Int((wake.nanoseconds - current.nanoseconds) / 1_000_000_000),
-                                    tv_nsec: Int((wake.nanoseconds - current.nanoseconds) % 1_000_000_000))
-                nanosleep(&spec, nil)
-            }
+            MediaTime.sleep(until: min(nextVideo, nextAudio))
         }
     }
 }
