@@ -168,9 +168,32 @@ struct CongestionTests {
         for _ in 0..<10 { clear.enqueue(video, kind: .video) }
         #expect(clear.dequeue(now: now).count == 5)
         #expect(clear.nextSendTime(now: now)! > now)
-        // ... but a keyframe's head never goes as a long burst.
+        // ... but a keyframe's head never goes as a long burst, and the keyframe leaves at half
+        // the pacing rate: the 9 packets of 1200 B after its head take about 150 ms at 0.5 Mbps
+        // (75 at the full rate).
         now = now + 1_000_000_000
-        clear.shortenNextBurst(now: now)
+        _ = clear.dequeue(now: now)
+        now = now + 1_000_000_000
+        for _ in 0..<10 { clear.enqueue(video, kind: .video) }
+        clear.paceKeyframe(bytes: 10 * video.serializedSize, slowly: true, now: now)
         #expect(clear.dequeue(now: now).count == 1)
+        var keyframeSent = 1
+        var t = now
+        while !clear.isEmpty, let next = clear.nextSendTime(now: t) {
+            t = next
+            keyframeSent += clear.dequeue(now: t).count
+        }
+        let took = Double(t.nanoseconds - now.nanoseconds) / 1e6
+        #expect(keyframeSent == 10 && (130...200).contains(took), "\(keyframeSent) packets in \(took) ms")
+        // Then the full rate again: a 40 ms burst once the bucket has refilled.
+        t = t + 100_000_000
+        for _ in 0..<5 { clear.enqueue(video, kind: .video) }
+        #expect(clear.dequeue(now: t).count == 5)
+        // On a clear path only the keyframe's head is shortened: the rest keeps the full rate.
+        t = t + 1_000_000_000
+        for _ in 0..<10 { clear.enqueue(video, kind: .video) }
+        clear.paceKeyframe(bytes: 10 * video.serializedSize, slowly: false, now: t)
+        #expect(clear.dequeue(now: t).count == 1)
+        #expect(clear.dequeue(now: t + 40_000_000).count == 5)
     }
 }

@@ -347,7 +347,7 @@ struct AudioJitterBufferTests {
 
 @Suite("Retransmission history and lip sync")
 struct RetransmissionAndLipSyncTests {
-    @Test("NACKed packets come back as RTX once per RTT; expired or unknown ones are skipped")
+    @Test("NACKed packets come back as RTX at most once per half RTT; expired or unknown ones are skipped")
     func history() throws {
         var history = RetransmissionHistory(capacity: 128, window: 1_000_000_000, rtxSSRC: 9, rtxPayloadType: 97,
                                             firstRTXSequenceNumber: 65535)
@@ -363,8 +363,9 @@ struct RetransmissionAndLipSyncTests {
         #expect(out.allSatisfy { $0.ssrc == 9 && $0.payloadType == 97 })
         let first = try RTX.unwrap(out[0], originalSSRC: 1, originalPayloadType: 96)
         #expect(first.sequenceNumber == 65535 && first.payload == [35])
-        let tooSoon = history.retransmissions(for: [65535], now: now + 10_000_000, roundTripTime: 50_000_000)
-        let afterRTT = history.retransmissions(for: [65535], now: now + 60_000_000, roundTripTime: 50_000_000)
+        // A repeat within half an RTT is the same loss; after it, the resend may have been lost.
+        let tooSoon = history.retransmissions(for: [65535], now: now + 20_000_000, roundTripTime: 50_000_000)
+        let afterRTT = history.retransmissions(for: [65535], now: now + 30_000_000, roundTripTime: 50_000_000)
         let expired = history.retransmissions(for: [0], now: MediaTime(nanoseconds: 3_000_000_000), roundTripTime: 0)
         #expect(tooSoon.isEmpty && afterRTT.count == 1 && expired.isEmpty)
         #expect(history.missed == 3)

@@ -183,7 +183,7 @@ final class MediaEngine: @unchecked Sendable {
         var packets = packetizer.packetize(encoded.data, timestamp: timestamp)
         videoPacketizer = packetizer
         let mid = media.extensionIDs.mid
-        if encoded.isKeyframe { pacer.shortenNextBurst(now: now) }
+        if encoded.isKeyframe { pacer.paceKeyframe(bytes: packets.reduce(0) { $0 + $1.serializedSize }, slowly: !bandwidth.pathIsClear, now: now) }
         for index in packets.indices {
             if let mid { packets[index].setExtension(id: mid, value: SDESMid.encode(media.mid)) }
             history.store(packets[index], sentAt: now)
