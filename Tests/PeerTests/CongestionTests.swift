@@ -168,32 +168,59 @@ struct CongestionTests {
         for _ in 0..<10 { clear.enqueue(video, kind: .video) }
         #expect(clear.dequeue(now: now).count == 5)
         #expect(clear.nextSendTime(now: now)! > now)
-        // ... but a keyframe's head never goes as a long burst, and the keyframe leaves at half
-        // the pacing rate: the 9 packets of 1200 B after its head take about 150 ms at 0.5 Mbps
-        // (75 at the full rate).
+        // ... but a keyframe's head never goes as a long burst, and where the link limits the
+        // target, a large frame leaves slowly enough that the queue it builds at a link of that
+        // rate stays within 50 ms (2500 B at 400 kbit/s) plus the short burst at its head (at
+        // the full rate it reaches 8 KB).
         now = now + 1_000_000_000
         _ = clear.dequeue(now: now)
         now = now + 1_000_000_000
-        for _ in 0..<10 { clear.enqueue(video, kind: .video) }
-        clear.paceKeyframe(bytes: 10 * video.serializedSize, slowly: true, now: now)
-        #expect(clear.dequeue(now: now).count == 1)
-        var keyframeSent = 1
+        clear.enqueueFrame(Array(repeating: video, count: 10), keyframe: true, linkRate: 400_000, now: now)
+        var departures = clear.dequeue(now: now).map { _ in now }
+        #expect(departures.count == 1)
         var t = now
         while !clear.isEmpty, let next = clear.nextSendTime(now: t) {
             t = next
-            keyframeSent += clear.dequeue(now: t).count
+            departures += clear.dequeue(now: t).map { _ in t }
+        }
+        var queue = 0.0, worst = 0.0, last = now
+        for departure in departures {
+            queue = max(0, queue - 50_000 * Double(departure.nanoseconds - last.nanoseconds) / 1e9) + Double(video.serializedSize)
+            worst = max(worst, queue)
+            last = departure
         }
         let took = Double(t.nanoseconds - now.nanoseconds) / 1e6
-        #expect(keyframeSent == 10 && (130...200).contains(took), "\(keyframeSent) packets in \(took) ms")
-        // Then the full rate again: a 40 ms burst once the bucket has refilled.
+        #expect(departures.count == 10 && worst <= 2500 + 2 * Double(video.serializedSize), "queue \(worst) B")
+        // 9 packets after the head at 400 / (1 − 2500 / 12000) = 505 kbit/s: about 165 ms (86 at the full rate).
+        #expect((140...200).contains(took), "\(departures.count) packets in \(took) ms")
+        // Then the full rate again: a 40 ms burst once the bucket has refilled, and a large frame
+        // queued behind a small one slows only itself.
         t = t + 100_000_000
-        for _ in 0..<5 { clear.enqueue(video, kind: .video) }
+        clear.enqueueFrame(Array(repeating: video, count: 2), keyframe: false, linkRate: 400_000, now: t)
+        clear.enqueueFrame(Array(repeating: video, count: 10), keyframe: false, linkRate: 400_000, now: t)
+        clear.enqueueFrame(Array(repeating: video, count: 2), keyframe: false, linkRate: 400_000, now: t)
         #expect(clear.dequeue(now: t).count == 5)
-        // On a clear path only the keyframe's head is shortened: the rest keeps the full rate.
-        t = t + 1_000_000_000
-        for _ in 0..<10 { clear.enqueue(video, kind: .video) }
-        clear.paceKeyframe(bytes: 10 * video.serializedSize, slowly: false, now: t)
-        #expect(clear.dequeue(now: t).count == 1)
-        #expect(clear.dequeue(now: t + 40_000_000).count == 5)
+        var order: [(MediaTime, Int)] = []
+        while !clear.isEmpty, let next = clear.nextSendTime(now: t) {
+            t = next
+            order.append((t, clear.dequeue(now: t).count))
+        }
+        #expect(order.reduce(0) { $0 + $1.1 } == 9)
+        // 5 went at once (2 small, 3 of the large frame); the large frame's last packet is the
+        // 7th after those; the 2 small packets behind it take about 19 ms at 1 Mbit/s (38 slow).
+        var sentSoFar = 0
+        let largeDone = order.first { sentSoFar += $0.1; return sentSoFar >= 7 }!.0
+        let tail = Double(order.last!.0.nanoseconds - largeDone.nanoseconds) / 1e6
+        #expect(tail < 25, "the small frame behind the large one took \(tail) ms")
+        t = t + 100_000_000
+        // A frame within the allowance, or any frame where the link is not the limit, keeps the
+        // full rate (only a keyframe's head is shortened).
+        for linkRate in [400_000, nil] {
+            t = t + 1_000_000_000
+            let frame = linkRate == nil ? 10 : 2
+            clear.enqueueFrame(Array(repeating: video, count: frame), keyframe: linkRate == nil, linkRate: linkRate, now: t)
+            #expect(clear.dequeue(now: t).count == (linkRate == nil ? 1 : 2))
+            if linkRate == nil { #expect(clear.dequeue(now: t + 40_000_000).count == 5) }
+        }
     }
 }

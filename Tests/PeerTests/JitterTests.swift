@@ -245,6 +245,80 @@ struct VideoJitterBufferTests {
         #expect(frames.count == 1 && frames[0].isKeyframe && !buffer.isWaitingForKeyframe)
     }
 
+    @Test("a large frame paced out over 700 ms is waited for; a packet missing for 250 ms is not")
+    func slowFrameIsNotAStall() {
+        var packetizer = VP8Packetizer(ssrc: 1, payloadType: 96)
+        var buffer = VideoJitterBuffer()
+        var now = MediaTime(nanoseconds: 1_000_000_000)
+        var requests = 0
+        // A keyframe of 20 packets, one every 35 ms (a 24 KB keyframe over a 280 kbit/s link).
+        let keyframe = packetizer.packetize(fakeVP8Frame(index: 0, keyframe: true, size: 24_000), timestamp: 0)
+        #expect(keyframe.count >= 20)
+        for packet in keyframe {
+            buffer.insert(packet, now: now)
+            if buffer.feedback(now: now).requestKeyframe { requests += 1 }
+            now = now + 35_000_000
+        }
+        var frames = buffer.takeFrames()
+        #expect(frames.count == 1 && frames[0].isKeyframe && requests == 0, "\(requests) keyframe requests while it arrived")
+        // A delta frame as large, as slowly: still no give-up, no request.
+        for packet in packetizer.packetize(fakeVP8Frame(index: 1, keyframe: false, size: 24_000), timestamp: 3000) {
+            buffer.insert(packet, now: now)
+            if buffer.feedback(now: now).requestKeyframe { requests += 1 }
+            now = now + 35_000_000
+        }
+        frames = buffer.takeFrames()
+        #expect(frames.count == 1 && requests == 0 && buffer.statistics.framesDropped == 0)
+        // The next frame loses its second packet for good: given up and a keyframe asked for
+        // 250 ms after the gap was seen (NACKs meanwhile), though later packets keep arriving.
+        let lossy = packetizer.packetize(fakeVP8Frame(index: 2, keyframe: false, size: 6_000), timestamp: 6000)
+        var firstRequest: UInt64?
+        let gapSeen = now + 35_000_000
+        for (i, packet) in lossy.enumerated() where i != 1 {
+            buffer.insert(packet, now: now)
+            now = now + 35_000_000
+        }
+        for _ in 0..<20 where firstRequest == nil {
+            if buffer.feedback(now: now).requestKeyframe { firstRequest = now.nanoseconds }
+            now = now + 20_000_000
+        }
+        let after = firstRequest.map { Double($0 - gapSeen.nanoseconds) / 1e6 }
+        #expect(after.map { (215...300).contains($0) } ?? false, "keyframe asked for \(after.map { "\($0) ms" } ?? "never") after the gap")
+        #expect(buffer.takeFrames().isEmpty && buffer.isWaitingForKeyframe && buffer.statistics.nacksSent > 0)
+    }
+
+    @Test("a late retransmission of an abandoned keyframe's first packet does not hold keyframe requests off")
+    func lateOldKeyframeStart() {
+        var packetizer = VP8Packetizer(ssrc: 1, payloadType: 96, maxPayloadSize: 1000)
+        var buffer = VideoJitterBuffer()
+        var now = MediaTime(nanoseconds: 1_000_000_000)
+        for packet in packetizer.packetize(fakeVP8Frame(index: 0, keyframe: true, size: 900), timestamp: 0) { buffer.insert(packet, now: now) }
+        #expect(buffer.takeFrames().count == 1)
+        // A second keyframe loses its first two packets; delta frames follow without loss.
+        now = now + 33_000_000
+        let second = packetizer.packetize(fakeVP8Frame(index: 1, keyframe: true, size: 3000), timestamp: 3000)
+        #expect(second.count >= 3)
+        for packet in second.dropFirst(2) { buffer.insert(packet, now: now) }
+        var requests: [UInt64] = []
+        var index = 2
+        func tick(_ buffer: inout VideoJitterBuffer, _ packetizer: inout VP8Packetizer) {
+            for packet in packetizer.packetize(fakeVP8Frame(index: index, keyframe: false, size: 500), timestamp: UInt32(index * 3000)) {
+                buffer.insert(packet, now: now)
+            }
+            index += 1
+            if buffer.feedback(now: now).requestKeyframe { requests.append(now.nanoseconds) }
+            now = now + 33_000_000
+        }
+        for _ in 0..<12 { tick(&buffer, &packetizer) }  // 400 ms: given up, first request
+        #expect(requests.count >= 1 && buffer.isWaitingForKeyframe)
+        // Now the retransmission of its first packet arrives; its second never does.
+        buffer.insert(second[0], now: now)
+        let before = requests.count
+        for _ in 0..<36 { tick(&buffer, &packetizer) }  // 1.2 s more
+        #expect(requests.count - before >= 3, "\(requests.count - before) keyframe requests in the 1.2 s after it")
+        #expect(buffer.takeFrames().isEmpty)
+    }
+
     @Test("decoder failure puts the buffer back to waiting for a keyframe and requests one at once")
     func decoderFailure() {
         var packetizer = VP8Packetizer(ssrc: 1, payloadType: 96)

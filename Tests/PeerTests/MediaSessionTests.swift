@@ -231,7 +231,7 @@ struct MediaSessionTests {
             // Known gap (issue #5), measured in the note. A keyframe of incompressible pictures is about
             // 38 KB at 320x240, five times the bottleneck's 200 ms queue; the encoder codes it again at 4/5,
             // 3/5 and 1/2 size when it is over a keyframe's budget (ResolutionScaler.keyframeTooLarge), but
-            // even 160x120 of white noise is 18 KB: the start freezes for 0.7-1.5 s with 3-7 keyframes. And
+            // even 160x120 of white noise is 18 KB: the start freezes for 1.0-1.7 s with 2-5 keyframes. And
             // since such pictures come out under a rising target, the estimator's sawtooth peaks 15-25 %
             // above the cap before the queue pushes back, so a 1 s window from 10 s on reads up to 350 kbit/s
             // in most runs. What holds in every run is checked below. VP_CAP_TRACE=1 adds a line per second.

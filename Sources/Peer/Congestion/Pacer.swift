@@ -24,6 +24,8 @@ public struct Pacer: Sendable {
     private var lastRefill: MediaTime?
     private var audio: [RTPPacket] = []
     private var video: [RTPPacket] = []
+    /// Per queued video packet: the rate its frame leaves at, or 0 for the pacing rate.
+    private var videoRates: [Double] = []
     private var videoHead = 0
     public private(set) var queuedBytes = 0
 
@@ -37,30 +39,56 @@ public struct Pacer: Sendable {
         case .audio: audio.append(packet)
         case .retransmission:  // before new video: the receiver is waiting for it
             video.insert(packet, at: videoHead)
-        case .video: video.append(packet)
+            videoRates.insert(0, at: videoHead)
+        case .video:
+            video.append(packet)
+            videoRates.append(0)
         }
     }
 
     private var maxTokens: Double { maxTokens(burst: burst) }
     private func maxTokens(burst: UInt64) -> Double { max(1200, Double(rate) / 8 * Double(burst) / 1e9) }
 
-    /// A keyframe of `bytes` is queued next: no more than a short burst leaves at its head,
-    /// whatever the path. Where the path is not known to be clear (`slowly`), its bytes also
-    /// leave at half the pacing rate (1.25 × the target). A keyframe is many times a frame's
-    /// size; at 2.5 × the target into a link that carries about the target, the queue grows by
-    /// more than half the keyframe, and a drop-tail queue of 200 ms overflows for any keyframe
-    /// over 14 KB at 300 kbit/s: the lost packets cost a PLI and the next keyframe. At 1.25 ×
-    /// it grows by a fifth of the keyframe. On a clear path the keyframe keeps the full rate
-    /// (a 40 KB keyframe at 1 Mbit/s takes 130 ms instead of 260).
-    public mutating func paceKeyframe(bytes: Int, slowly: Bool, now: MediaTime) {
-        refill(now)
-        tokens = min(tokens, maxTokens(burst: Pacer.congestedBurst))
-        keyframeBytesLeft = slowly ? bytes : 0
+    /// Queues the packets of one video frame. A keyframe's head never leaves as a long burst,
+    /// whatever the path. And where the link's rate is what limits the target (`linkRate`:
+    /// the path is not known to be clear, or the estimate is below the configured maximum),
+    /// a frame larger than `frameQueueAllowance` at that rate leaves just fast enough that the
+    /// queue it builds there stays within the allowance; the frames after it keep the full rate.
+    ///
+    /// Why: at 2.5 × the target into a link that carries about the target, a frame of B bytes
+    /// leaves a queue of 0.6 B behind it. A keyframe is many times an average frame, and so is
+    /// every frame of pictures that do not compress (camera noise in low light, foliage): at
+    /// 300 kbit/s a 160x120 frame of noise is 8 KB, about the whole of a 200 ms drop-tail
+    /// queue. Its tail is dropped, a retransmission may be dropped too, and the receiver asks
+    /// for a keyframe, which is larger still. A frame that builds at most 50 ms of queue leaves
+    /// at C / (1 − 50 ms × C / B): 334 kbit/s for that 8 KB frame at C = 265 kbit/s. Smaller
+    /// frames, and every frame while the estimate sits at the configured maximum (the link had
+    /// room to spare), keep the full rate.
+    public mutating func enqueueFrame(_ packets: [RTPPacket], keyframe: Bool, linkRate: Int?, now: MediaTime) {
+        if keyframe {
+            refill(now)
+            tokens = min(tokens, maxTokens(burst: Pacer.congestedBurst))
+        }
+        let bytes = packets.reduce(0) { $0 + $1.serializedSize }
+        var frameRate = 0.0
+        if let linkRate, linkRate > 0 {
+            let allowance = Double(linkRate) / 8 * Double(Pacer.frameQueueAllowance) / 1e9
+            if Double(bytes) > allowance { frameRate = Double(linkRate) / (1 - allowance / Double(bytes)) }
+        }
+        for packet in packets {
+            queuedBytes += packet.serializedSize
+            video.append(packet)
+            videoRates.append(frameRate)
+        }
     }
 
-    private var keyframeBytesLeft = 0
-    /// The rate tokens accrue at: half while a keyframe is leaving.
-    private var currentRate: Double { keyframeBytesLeft > 0 ? Double(rate) / 2 : Double(rate) }
+    /// The queue a large frame may build at the link, in time at the link's rate.
+    public static let frameQueueAllowance: UInt64 = 50_000_000
+    /// The rate tokens accrue at: the rate of the frame at the head of the queue.
+    private var currentRate: Double {
+        guard videoHead < video.count, videoRates[videoHead] > 0 else { return Double(rate) }
+        return min(Double(rate), videoRates[videoHead])
+    }
 
     private mutating func refill(_ now: MediaTime) {
         if let last = lastRefill, now > last {
@@ -82,11 +110,11 @@ public struct Pacer: Sendable {
             let packet = video[videoHead]
             videoHead += 1
             tokens -= Double(packet.serializedSize)
-            keyframeBytesLeft = max(0, keyframeBytesLeft - packet.serializedSize)
             out.append(packet)
         }
         if videoHead > 256 || videoHead == video.count {
             video.removeFirst(videoHead)
+            videoRates.removeFirst(videoHead)
             videoHead = 0
         }
         queuedBytes -= out.reduce(0) { $0 + $1.serializedSize }

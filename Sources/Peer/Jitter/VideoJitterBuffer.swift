@@ -2,7 +2,11 @@
 // timestamp from the S=1/PID=0 packet to the marker (RFC 7741 §4.4, RFC 3550 §5.1 M bit);
 // gaps in the sequence are asked for with generic NACK (RFC 4585 §6.2.1), retried once per
 // RTT up to a limit; a frame that cannot be completed within the deadline is given up and a
-// keyframe asked for with PLI (RFC 4585 §6.3.1). Frames come out in order and decodable: the
+// keyframe asked for with PLI (RFC 4585 §6.3.1). The deadline counts a stall, not a transfer:
+// from when a packet was first seen missing, or, with nothing missing, from the last packet
+// that arrived. A large frame paced out slowly over a narrow link (a keyframe, or pictures that
+// do not compress) takes as long as it takes; giving it up after a fixed time from its first
+// packet asked for a keyframe, which is larger still. Frames come out in order and decodable: the
 // encoder runs without temporal layers, so a delta frame needs the frame right before it, and
 // after a loss only a keyframe restarts the stream. Sans-I/O: time is passed in.
 import Media
@@ -14,7 +18,8 @@ public struct VideoJitterBufferConfiguration: Sendable, Equatable {
     public var firstNackDelay: UInt64 = 5_000_000
     /// Least time between two NACKs of one packet (the RTT when larger).
     public var minRetryInterval: UInt64 = 20_000_000
-    /// Give a blocked frame up after this long (or 3 RTTs if that is longer), then ask for a keyframe.
+    /// Give a frame up when a packet it needs has been missing this long (or 3 RTTs if that is
+    /// longer), or when nothing has arrived for it this long; then ask for a keyframe.
     public var maxWait: UInt64 = 250_000_000
     /// Least time between two keyframe requests (or 1.5 RTTs if longer).
     public var keyframeRequestInterval: UInt64 = 250_000_000
@@ -85,8 +90,9 @@ public struct VideoJitterBuffer: Sendable {
     private var waitingSince: MediaTime?
     private var keyframeGraceUntil: MediaTime?
     private var nackFloor: Int64 = .min
-    private var blockedSince: MediaTime?
     private var lastKeyframeRequest: MediaTime?
+    /// Since when the frame after the last delivered one has been held incomplete.
+    private var headIncompleteSince: MediaTime?
     private var ready: [AssembledVideoFrame] = []
     /// Before the first frame: the lowest sequence number known, to walk back to a frame start
     /// when the stream's first packets were lost (nothing before them would reveal the gap).
@@ -173,9 +179,12 @@ public struct VideoJitterBuffer: Sendable {
     public mutating func feedback(now: MediaTime) -> VideoJitterFeedback {
         var result = VideoJitterFeedback()
         let rtt = boundedRTT
-        // Give up on a frame that has been blocked too long.
-        if !waitingForKeyframe, let since = blockedSince,
-           now.nanoseconds >= since.nanoseconds + max(configuration.maxWait, 3 * rtt) {
+        // Give up on a frame that has been stalled too long, or incomplete for four deadlines
+        // however it progresses (nothing can hold the stream for good).
+        let deadline = max(configuration.maxWait, 3 * rtt)
+        let stalled = lastDelivered.flatMap { stall(after: $0, now: now) }.map { $0 >= deadline } ?? false
+        let overdue = headIncompleteSince.map { now.nanoseconds >= $0.nanoseconds + 4 * deadline } ?? false
+        if !waitingForKeyframe, stalled || overdue {
             countDroppedOnGiveUp()
             startWaitingForKeyframe(now: now)
         }
@@ -200,8 +209,16 @@ public struct VideoJitterBuffer: Sendable {
         statistics.nacksSent += result.nack.count
         // Keyframe request while waiting, unless one is plausibly on its way.
         // (A keyframe partly here and younger than the give-up deadline is being repaired by NACK.)
-        let deadline = max(configuration.maxWait, 3 * rtt)
-        let keyframeInRepair = keyframeStarts.last.flatMap { slots[$0] }.map { now.nanoseconds < $0.arrival.nanoseconds + deadline } ?? false
+        // Only a keyframe at or above the NACK floor is being repaired: below it, what is missing
+        // was never asked for (a late retransmission of an old keyframe's first packet would
+        // otherwise hold the requests off for good). And none is waited for longer than four
+        // deadlines from its first packet, however it progresses.
+        let keyframeInRepair = keyframeStarts.last.flatMap { start -> Bool? in
+            guard start >= nackFloor, let first = slots[start],
+                  now.nanoseconds < first.arrival.nanoseconds + 4 * deadline,
+                  let stalled = stall(after: start - 1, now: now) else { return nil }
+            return stalled < deadline
+        } ?? false
             || (lastDelivered == nil && backfillUntil.map { now < $0 } ?? false)
         if waitingForKeyframe, !keyframeInRepair, let grace = keyframeGraceUntil, now >= grace {
             let interval = max(configuration.keyframeRequestInterval, rtt * 3 / 2)
@@ -214,13 +231,37 @@ public struct VideoJitterBuffer: Sendable {
         return result
     }
 
+    /// How long the frames after `from` have made no progress. Walking up from `from`, the
+    /// first packet not held below the highest one is the hole that blocks them: stalled since it
+    /// was first seen missing (or, if it never was, since the first packet after it arrived).
+    /// Without a hole they are still arriving: stalled since the newest of them came. Nil when
+    /// nothing after `from` has come.
+    private func stall(after from: Int64, now: MediaTime) -> UInt64? {
+        guard let top = highest, top > from else { return nil }
+        var seq = from + 1
+        var newest: UInt64 = 0
+        while seq <= top, let slot = slots[seq] {
+            newest = max(newest, slot.arrival.nanoseconds)
+            seq += 1
+        }
+        let since: UInt64
+        if seq > top {
+            since = newest
+        } else if let hole = missing[seq] {
+            since = hole.firstSeen.nanoseconds
+        } else {
+            since = slots.lazy.filter { $0.key > seq }.map(\.value.arrival.nanoseconds).min() ?? newest
+        }
+        return now.nanoseconds &- min(since, now.nanoseconds)
+    }
+
     // MARK: Assembly
 
     private mutating func startWaitingForKeyframe(now: MediaTime) {
         if !waitingForKeyframe { waitingSince = now }
         waitingForKeyframe = true
         keyframeGraceUntil = now
-        blockedSince = nil
+        headIncompleteSince = nil
         // Only packets that may belong to a keyframe still coming are worth asking for.
         nackFloor = keyframeStarts.last ?? ((highest ?? 0) + 1)
         missing = missing.filter { $0.key >= nackFloor }
@@ -269,9 +310,9 @@ public struct VideoJitterBuffer: Sendable {
         }
         let pending = lastDelivered.map { last in slots.keys.contains { $0 > last } } ?? !slots.isEmpty
         if pending && !waitingForKeyframe {
-            if blockedSince == nil { blockedSince = now }
+            if headIncompleteSince == nil { headIncompleteSince = now }
         } else {
-            blockedSince = nil
+            headIncompleteSince = nil
         }
     }
 
@@ -308,6 +349,6 @@ public struct VideoJitterBuffer: Sendable {
         slots = slots.filter { $0.key > range.upperBound }
         missing = missing.filter { $0.key > range.upperBound }
         keyframeStarts.removeAll { $0 <= range.upperBound }
-        blockedSince = nil
+        headIncompleteSince = nil
     }
 }

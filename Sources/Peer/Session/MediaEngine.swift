@@ -183,12 +183,13 @@ final class MediaEngine: @unchecked Sendable {
         var packets = packetizer.packetize(encoded.data, timestamp: timestamp)
         videoPacketizer = packetizer
         let mid = media.extensionIDs.mid
-        if encoded.isKeyframe { pacer.paceKeyframe(bytes: packets.reduce(0) { $0 + $1.serializedSize }, slowly: !bandwidth.pathIsClear, now: now) }
         for index in packets.indices {
             if let mid { packets[index].setExtension(id: mid, value: SDESMid.encode(media.mid)) }
             history.store(packets[index], sentAt: now)
-            pacer.enqueue(packets[index], kind: .video)
         }
+        let target = bandwidth.targetBitrate
+        let linkLimited = !bandwidth.pathIsClear || target < bandwidth.configuration.maximumBitrate
+        pacer.enqueueFrame(packets, keyframe: encoded.isKeyframe, linkRate: linkLimited ? target : nil, now: now)
         stats.framesSent += 1
         if encoded.isKeyframe { stats.keyframesSent += 1 }
         drainPacer(now: now)
