@@ -207,9 +207,9 @@ public struct VideoJitterBuffer: Sendable {
             result.nack.append(UInt16(truncatingIfNeeded: seq))
         }
         statistics.nacksSent += result.nack.count
-        // Keyframe request while waiting, unless one is plausibly on its way.
-        // (A keyframe partly here and younger than the give-up deadline is being repaired by NACK.)
-        // Only a keyframe at or above the NACK floor is being repaired: below it, what is missing
+        // Keyframe request while waiting, unless one is plausibly on its way: a keyframe partly
+        // here that has not stalled for the give-up deadline is still arriving or being repaired
+        // by NACK. Only a keyframe at or above the NACK floor is being repaired: below it, what is missing
         // was never asked for (a late retransmission of an old keyframe's first packet would
         // otherwise hold the requests off for good). And none is waited for longer than four
         // deadlines from its first packet, however it progresses.
