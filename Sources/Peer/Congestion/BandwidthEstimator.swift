@@ -88,7 +88,10 @@ public struct SendSideBandwidthEstimator: Sendable {
 
     /// Feedback has come, and it shows neither a growing queue nor 2 % loss: the pacer may send
     /// longer bursts.
-    public var pathIsClear: Bool { firstArrival != nil && usage != .overusing && lossFraction < 0.02 }
+    public var pathIsClear: Bool { hasFeedback && usage != .overusing && lossFraction < 0.02 }
+
+    /// Transport-wide feedback has come: the path has been measured at all.
+    public var hasFeedback: Bool { firstArrival != nil }
 
     /// The bitrate the encoder(s) and pacer should use now.
     public var targetBitrate: Int {

@@ -51,7 +51,7 @@ public struct Pacer: Sendable {
 
     /// Queues the packets of one video frame. A keyframe's head never leaves as a long burst,
     /// whatever the path. And where the link's rate is what limits the target (`linkRate`:
-    /// the path is not known to be clear, or the estimate is below the configured maximum),
+    /// feedback shows loss or a growing queue, or the estimate is below the configured maximum),
     /// a frame larger than `frameQueueAllowance` at that rate leaves just fast enough that the
     /// queue it builds there stays within the allowance; the frames after it keep the full rate.
     ///

@@ -187,8 +187,11 @@ final class MediaEngine: @unchecked Sendable {
             if let mid { packets[index].setExtension(id: mid, value: SDESMid.encode(media.mid)) }
             history.store(packets[index], sentAt: now)
         }
+        // Large frames leave slowly only once feedback shows the link limits the target: before
+        // it, nothing is known, and the first keyframe at the full pacing rate reached the screen
+        // in 164-173 ms in the 1 Mbit/s benchmark against 334-340 ms at the slow rate.
         let target = bandwidth.targetBitrate
-        let linkLimited = !bandwidth.pathIsClear || target < bandwidth.configuration.maximumBitrate
+        let linkLimited = bandwidth.hasFeedback && (!bandwidth.pathIsClear || target < bandwidth.configuration.maximumBitrate)
         pacer.enqueueFrame(packets, keyframe: encoded.isKeyframe, linkRate: linkLimited ? target : nil, now: now)
         stats.framesSent += 1
         if encoded.isKeyframe { stats.keyframesSent += 1 }
