@@ -1,3 +1,4 @@
+import Appliance
 import ArgumentParser
 import Capture
 import Foundation
@@ -57,6 +58,7 @@ struct PeerCommand: AsyncParsableCommand {
     func run() async throws {
         guard let url = URL(string: server), url.host != nil else { throw ValidationError("invalid --server URL '\(server)'") }
         signal(SIGPIPE, SIG_IGN)
+        MallocArenas.limit()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

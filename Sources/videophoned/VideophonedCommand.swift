@@ -86,6 +86,7 @@ struct VideophonedCommand: AsyncParsableCommand {
 
     func run() async throws {
         let launched = ContinuousClock.now
+        MallocArenas.limit()
         if let dir = stressRemoteStore { try Self.stressRemoteStore(dir) }
         let loaded: ConfigLoader.Loaded
         switch ConfigLoader.load(path: config, flags: flagLayer) {
