@@ -1,6 +1,7 @@
 // SRTPSession against libsrtp's own reference packets (test/srtp_driver.c srtp_validate and
 // srtp_validate_gcm: AES-CM-128/HMAC-SHA1-80 and AEAD-AES-128-GCM, RTP and RTCP), replay and
-// tamper rejection, and the RFC 5764 §4.2 keying-material split.
+// tamper rejection, and the RFC 5764 §4.2 keying-material split. The reference packets pass through
+// the OpenSSL implementations (SRTPOpenSSLCrypto) that replace libsrtp's own crypto.
 import Testing
 import NIOCore
 @testable import Peer
@@ -15,6 +16,12 @@ struct SRTPSessionTests {
     // Plaintext reference packets (SSRC 0xcafebabe, 16 bytes of 0xab payload).
     let rtp = hex("800f1234decafbadcafebabe") + [UInt8](repeating: 0xab, count: 16)
     let rtcp = hex("81c8000bcafebabe") + [UInt8](repeating: 0xab, count: 16)
+
+    @Test("libsrtp runs AES-CM, AES-GCM and HMAC-SHA1 on OpenSSL (each accepted after libsrtp's self-test)")
+    func cryptoOnOpenSSL() throws {
+        try SRTPSession.initializeLibrary()
+        #expect(SRTPSession.cryptoBackend == "OpenSSL")
+    }
 
     @Test("AES-CM-128 HMAC-SHA1-80: libsrtp reference SRTP and SRTCP packets, both ways")
     func cmKnownAnswer() throws {

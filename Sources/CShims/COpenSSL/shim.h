@@ -14,6 +14,7 @@
 #include <openssl/bio.h>
 #include <openssl/ec.h>
 #include <openssl/rand.h>
+#include <openssl/params.h>
 
 // SSL_CTX_set_mode(ctx, op) -> SSL_CTX_ctrl(ctx, SSL_CTRL_MODE, op, NULL); returns the new mode.
 static inline long vp_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) {

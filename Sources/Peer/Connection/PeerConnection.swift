@@ -391,7 +391,7 @@ public final class PeerConnection: @unchecked Sendable {
                 }
                 statsValue.srtpProfile = keys.profile
                 if let t = remoteSetAt { statsValue.dtlsConnectedAfterMs = Double((NIODeadline.now() - t).nanoseconds) / 1e6 }
-                logger.info("DTLS connected (\(keys.profile)); SRTP keys installed")
+                logger.info("DTLS connected (\(keys.profile)); SRTP keys installed (crypto: \(SRTPSession.cryptoBackend))")
                 setConnectionState(.connected)
             case .closed:
                 logger.info("peer closed DTLS (close_notify)")

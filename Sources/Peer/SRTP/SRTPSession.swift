@@ -45,9 +45,15 @@ public enum SRTPError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// libsrtp must be initialised once per process before any session exists. A global `let` is
+/// libsrtp must be initialised once per process before any session exists, and its ciphers and
+/// HMAC moved onto OpenSSL (SRTPOpenSSLCrypto) before any session allocates one. A global `let` is
 /// initialised lazily and exactly once (swift_once), so this is thread-safe.
-private let srtpLibraryStatus: srtp_err_status_t = srtp_init()
+private let srtpLibrary: (status: srtp_err_status_t, openSSL: (cipherCM: Bool, cipherGCM: Bool, hmac: Bool)) = {
+    let status = srtp_init()
+    guard status == srtp_err_status_ok else { return (status, (false, false, false)) }
+    return (status, SRTPOpenSSLCrypto.install())
+}()
+private var srtpLibraryStatus: srtp_err_status_t { srtpLibrary.status }
 
 /// One direction of SRTP + SRTCP for one DTLS association.
 public final class SRTPSession {
@@ -67,6 +73,16 @@ public final class SRTPSession {
         guard srtpLibraryStatus == srtp_err_status_ok else {
             throw SRTPError.library(code: Int32(srtpLibraryStatus.rawValue), name: "srtp_init failed")
         }
+    }
+
+    /// Which implementation runs SRTP's crypto, for logs: "OpenSSL" when libsrtp accepted all three
+    /// replacements (each after its self-test), otherwise what was left to libsrtp's own build.
+    public static var cryptoBackend: String {
+        guard srtpLibrary.status == srtp_err_status_ok else { return "none (srtp_init failed)" }
+        let replaced = srtpLibrary.openSSL
+        if replaced.cipherCM && replaced.cipherGCM && replaced.hmac { return "OpenSSL" }
+        let kept = [replaced.cipherCM ? nil : "AES-CM", replaced.cipherGCM ? nil : "AES-GCM", replaced.hmac ? nil : "HMAC-SHA1"]
+        return "OpenSSL, except libsrtp's own " + kept.compactMap { $0 }.joined(separator: ", ")
     }
 
     /// The default replay window: large enough for video bursts and NACK retransmissions (RFC 3711 default is 64).
