@@ -162,6 +162,22 @@ struct PeerConnectionTests {
         call.answerer.close()
     }
 
+    @Test("close() lets go of the callbacks: a connection its own callbacks hold strongly is freed")
+    func closeReleasesCallbacks() async throws {
+        weak var released: PeerConnection?
+        do {
+            let pc = PeerConnection(configuration: try Self.config(), eventLoop: Self.group.next(),
+                                    socketFactory: VirtualNetwork(seed: 7).host("10.0.0.1"))
+            pc.onConnectionStateChange = { _ in _ = pc }
+            pc.onRTP = { _, _ in _ = pc }
+            pc.onLocalCandidate = { _ in _ = pc }
+            released = pc
+            pc.close()
+            try await pc.eventLoop.submit {}.get()  // close() has run
+        }
+        #expect(released == nil)
+    }
+
     @Test("malformed or incomplete remote descriptions are refused with the reason")
     func badDescriptionsRefused() async throws {
         let call = try Self.makeCall()

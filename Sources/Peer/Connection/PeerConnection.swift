@@ -183,7 +183,9 @@ public final class PeerConnection: @unchecked Sendable {
         }
     }
 
-    /// Sends close_notify, stops ICE and reports `closed`.
+    /// Sends close_notify, stops ICE, reports `closed`, then lets go of the callbacks: a callback
+    /// that holds its connection (or another one) strongly would otherwise keep both alive after the
+    /// call, and nothing is delivered after `closed` anyway.
     public func close() {
         eventLoop.execute {
             guard self.connectionState != .closed else { return }
@@ -194,6 +196,12 @@ public final class PeerConnection: @unchecked Sendable {
             self.srtpOut = nil
             self.setSignalingState(.closed)
             self.setConnectionState(.closed)
+            self.onLocalCandidate = nil
+            self.onSignalingStateChange = nil
+            self.onIceConnectionStateChange = nil
+            self.onConnectionStateChange = nil
+            self.onRTP = nil
+            self.onRTCP = nil
         }
     }
 
