@@ -53,7 +53,6 @@ private let srtpLibrary: (status: srtp_err_status_t, openSSL: (cipherCM: Bool, c
     guard status == srtp_err_status_ok else { return (status, (false, false, false)) }
     return (status, SRTPOpenSSLCrypto.install())
 }()
-private var srtpLibraryStatus: srtp_err_status_t { srtpLibrary.status }
 
 /// One direction of SRTP + SRTCP for one DTLS association.
 public final class SRTPSession {
@@ -70,8 +69,8 @@ public final class SRTPSession {
     /// Initialises libsrtp once for the process (idempotent, thread-safe). Anything that calls libsrtp
     /// directly must use this instead of `srtp_init()`: two concurrent `srtp_init` calls race inside libsrtp.
     public static func initializeLibrary() throws {
-        guard srtpLibraryStatus == srtp_err_status_ok else {
-            throw SRTPError.library(code: Int32(srtpLibraryStatus.rawValue), name: "srtp_init failed")
+        guard srtpLibrary.status == srtp_err_status_ok else {
+            throw SRTPError.library(code: Int32(srtpLibrary.status.rawValue), name: "srtp_init failed")
         }
     }
 
