@@ -65,6 +65,7 @@ let package = Package(
         cLibrary("CYUV", pkgConfig: nil, apt: "libyuv-dev"),
         cLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
         cLibrary("CPNG", pkgConfig: "libpng", apt: "libpng-dev"),
+        cLibrary("CGlibc", pkgConfig: nil, apt: "libc6-dev"),
 
         // MARK: Signaling
         // Pure wire codecs and typed events: no I/O, shared by the client and (later) the server.
@@ -134,7 +135,7 @@ let package = Package(
         .target(name: "Display", dependencies: ["Media", "CDRM", "CALSA", "CYUV", "CPNG", "CZlib"], swiftSettings: strict),
         .target(
             name: "Appliance",
-            dependencies: ["Signaling", "SignalingCore", "Peer", "Capture", "Display", "Media", "TOMLConfig", "CEvdev",
+            dependencies: ["Signaling", "SignalingCore", "Peer", "Capture", "Display", "Media", "TOMLConfig", "CEvdev", "CGlibc",
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log")],
@@ -178,7 +179,8 @@ let package = Package(
         .testTarget(name: "PeerTests", dependencies: ["Peer", "Media", "TestSupport"], exclude: ["Fixtures"],
                     swiftSettings: strict),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "Media"], swiftSettings: strict),
-        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "SignalingCore", "TOMLConfig", "TestSupport"],
+        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "SignalingCore", "TOMLConfig", "TestSupport", "CGlibc",
+                                                   .product(name: "Crypto", package: "swift-crypto")],
                     swiftSettings: strict),
         // Tier 3: real kernel drivers in a QEMU guest (vivid, virtio-gpu, snd-aloop, uinput).
         .testTarget(name: "HardwareTests", dependencies: ["Capture", "Display", "Appliance", "TestSupport"],

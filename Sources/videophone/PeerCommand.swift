@@ -252,7 +252,7 @@ actor PeerCallBridge {
         let configuration = PeerConnectionConfiguration(ice: ice, certificate: certificate, logger: logger)
         let pc = PeerConnection(configuration: configuration, eventLoop: group.next(),
                                 socketFactory: impairment ?? UDPSocketFactory())
-        let client = self.client, output = self.output
+        let client = self.client, output = self.output, logger = self.logger
         pc.onLocalCandidate = { candidate in
             let wire = candidate.map { IceCandidate(candidate: $0.serialize(), sdpMid: "0", sdpMLineIndex: 0) }
             Task { try? await client.send(.iceCandidate(to: remote, candidate: wire)) }
@@ -268,6 +268,9 @@ actor PeerCallBridge {
         pc.onConnectionStateChange = { [weak self] state in
             output.write(["event": .string("connectionState"), "state": .string(state.rawValue)])
             if state == .connected {
+                // Before the media buffers grow: the peak resident set is the call's own pages.
+                let trim = WorkingSet.trim()  // not inside the log call: its message is only built when logged
+                logger.info("working set trimmed at call start: \(trim)")
                 session.start()
                 Task { await self?.connected() }
             }

@@ -78,14 +78,17 @@ public final class CallMediaLink: @unchecked Sendable {
     var firstRemoteFrameAfterMs: Double? { lock.withLock { _firstRemoteFrameAt.map { Self.ms($0 - startedAt) } } }
 
     private func markConnected() {
-        let start = lock.withLock { () -> Bool in
-            if _connectedAt == nil { _connectedAt = .now }
-            _wasConnected = true
-            defer { _sessionStarted = true }
-            return true
+        let firstConnection = lock.withLock { () -> Bool in
+            defer { _connectedAt = _connectedAt ?? .now; _wasConnected = true; _sessionStarted = true }
+            return _connectedAt == nil
+        }
+        // Before the media buffers grow (WorkingSet): the peak resident set is the call's own pages.
+        if firstConnection {
+            let trim = WorkingSet.trim()  // not inside the log call: its message is only built when logged
+            logger.info("working set trimmed at call start: \(trim)")
         }
         // Idempotent; after an ICE restart it picks up whatever the renegotiation changed.
-        if start { session.start() }
+        session.start()
         lock.withLock {
             guard _qualityLog == nil else { return }
             _qualityLog = Task { [session, logger] in

@@ -6,18 +6,15 @@
 // 49.5-50.0 to 48.3-48.4 MiB peak RSS with no change in CPU (scripts/bench-media --call).
 // Most small allocations never reach an arena's lock anyway: glibc's per-thread cache serves them.
 #if canImport(Glibc)
+import CGlibc
 import Glibc
 
 public enum MallocArenas {
     /// Caps glibc's arenas at two for this process; call before the call starts. The
     /// MALLOC_ARENA_MAX environment variable, when set, still wins.
     public static func limit() {
-        guard getenv("MALLOC_ARENA_MAX") == nil,
-              let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }
-        // <malloc.h> is not part of Swift's Glibc module: mallopt is looked up by name, and
-        // M_ARENA_MAX is glibc's fixed parameter number -8.
-        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
-        _ = unsafeBitCast(symbol, to: Mallopt.self)(-8, 2)
+        guard getenv("MALLOC_ARENA_MAX") == nil else { return }
+        _ = mallopt(M_ARENA_MAX, 2)
     }
 }
 #else
