@@ -318,10 +318,51 @@ async def upgrade_race(url, transports, origin):
         await ws.close()
 
 
+async def heartbeat(url, transports, origin):
+    """Run against a server started with a 1 s ping interval and 1 s ping timeout. A raw websocket
+    client answers every ping at once and times them: each must follow the previous pong by about
+    one interval, as the reference server sends them. A client gives up after interval + timeout
+    without a ping; a python-socketio client, connected alongside, must still be there at the end."""
+    member = Member("steady", url, transports, origin)
+    await member.connect()
+    try:
+        await heartbeat_timing(url, member)
+    finally:
+        await member.sio.disconnect()
+
+
+async def heartbeat_timing(url, member):
+    import time
+    import aiohttp
+    sid = member.sio.get_sid()
+    base = url.rstrip("/") + "/socket.io/?EIO=4&transport=websocket"
+    async with aiohttp.ClientSession() as http:
+        ws = await http.ws_connect(base.replace("http", "ws", 1))
+        opening = (await asyncio.wait_for(ws.receive(), 5)).data
+        check("handshake", str(opening).startswith("0"), opening)
+        hs = json.loads(opening[1:])
+        interval, timeout = hs["pingInterval"] / 1000, hs["pingTimeout"] / 1000
+        check("server runs a 1 s ping interval and timeout for this test", (interval, timeout) == (1, 1), hs)
+        gaps, last_pong = [], time.monotonic()
+        while len(gaps) < 5:
+            packet = await asyncio.wait_for(ws.receive(), interval + timeout + 1)
+            if packet.data == "2":
+                now = time.monotonic()
+                gaps.append(now - last_pong)
+                await ws.send_str("3")
+                last_pong = time.monotonic()
+        await ws.close()
+    check("each ping one interval after the previous pong (not interval + timeout)",
+          all(g < interval + 0.5 for g in gaps), [round(g, 3) for g in gaps])
+    check("the python-socketio client stayed connected, same session",
+          member.sio.connected and member.sio.get_sid() == sid, f"connected={member.sio.connected}")
+
+
 async def main():
     p = argparse.ArgumentParser()
     p.add_argument("url")
-    p.add_argument("scenario", choices=["room_flow", "history", "origin", "abuse", "shutdown", "device", "upgrade_race"])
+    p.add_argument("scenario", choices=["room_flow", "history", "origin", "abuse", "shutdown", "device", "upgrade_race",
+                                             "heartbeat"])
     p.add_argument("--admin-token")
     p.add_argument("--transports", default="polling,websocket")
     p.add_argument("--origin")
@@ -330,7 +371,7 @@ async def main():
     global CAFILE
     CAFILE = args.cafile
     scenario = {"room_flow": room_flow, "history": history, "origin": origin_check, "abuse": abuse,
-                "shutdown": shutdown, "device": device, "upgrade_race": upgrade_race}[args.scenario]
+                "shutdown": shutdown, "device": device, "upgrade_race": upgrade_race, "heartbeat": heartbeat}[args.scenario]
     extra = [args.admin_token] if args.scenario == "device" else []
     try:
         await asyncio.wait_for(scenario(args.url, args.transports.split(","), args.origin, *extra), 30)

@@ -26,6 +26,17 @@ struct ServerInteropTests {
         #expect(result.checks.count == 5)
     }
 
+    @Test("heartbeat: each ping follows the pong by one interval, and clients stay connected past interval + timeout",
+          arguments: ["websocket", "polling"])
+    func heartbeat(mode: String) throws {
+        let server = try ServerProcess(transports: "polling,websocket", extra: ["--ping-interval", "1", "--ping-timeout", "1"])
+        defer { server.stop() }
+        let result = try Driver.run(server.url, "heartbeat", transports: mode)
+        #expect(result.ok, "\(result.error ?? "") \(result.checks.filter { !$0.ok })")
+        #expect(result.checks.count == 4)
+        print("heartbeat (\(mode) client alongside): \(result.checks.map { "\($0.check): \($0.detail)" })")
+    }
+
     @Test("chat history survives a server restart")
     func historyAfterRestart() throws {
         let state = FileManager.default.temporaryDirectory.appendingPathComponent("vp-state-\(UUID().uuidString)").path

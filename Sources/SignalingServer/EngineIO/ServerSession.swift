@@ -94,6 +94,9 @@ final actor ServerSession {
                           maxPayload: configuration.maxPayload)
     }
 
+    /// How often a pending ping looks for its pong: pongs come within milliseconds.
+    static let pongCheck = Duration.milliseconds(50)
+
     func startHeartbeat() {
         let interval = configuration.pingInterval, timeout = configuration.pingTimeout
         heartbeat = Task {
@@ -102,7 +105,14 @@ final actor ServerSession {
                 guard !Task.isCancelled, !self.isClosed else { return }
                 self.pongSeen = false
                 await self.send([.ping("")])
-                try? await Task.sleep(for: timeout)
+                // The next ping follows the pong by one interval, as the reference server does (it
+                // restarts its interval timer on pong). Waiting out the whole timeout first put our
+                // pings interval + timeout apart: exactly the silence after which a client gives up
+                // (engine.io-protocol v4 "Heartbeat"), so every session dropped about 70 s in.
+                let deadline = ContinuousClock.now + timeout
+                while !self.pongSeen, ContinuousClock.now < deadline, !Task.isCancelled {
+                    try? await Task.sleep(for: min(Self.pongCheck, timeout))
+                }
                 guard !Task.isCancelled, !self.isClosed else { return }
                 if !self.pongSeen {
                     await self.close(.pingTimeout)
