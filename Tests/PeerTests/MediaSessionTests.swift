@@ -110,6 +110,26 @@ struct MediaSessionTests {
         call.answerer.peer.close()
     }
 
+    @Test("after a call, the stopped sessions and closed connections are freed (codecs, workers, buffers with them)")
+    func callReleased() async throws {
+        weak var offerer: MediaSession?, answerer: MediaSession?
+        weak var offererPeer: PeerConnection?, answererPeer: PeerConnection?
+        do {
+            let call = try await Self.makeCall(seed: 11)
+            (offerer, answerer) = (call.offerer, call.answerer)
+            (offererPeer, answererPeer) = (call.offerer.peer, call.answerer.peer)
+            await Self.run(call, seconds: 1)
+            #expect(call.atAnswerer.frames.withLock { $0 } > 10)
+            Self.close(call)
+        }
+        // Event loops and worker queues drop the closures that last ran them a moment later.
+        for _ in 0..<400 where offerer != nil || answerer != nil || offererPeer != nil || answererPeer != nil {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        #expect(offerer == nil && answerer == nil, "a MediaSession outlived its call")
+        #expect(offererPeer == nil && answererPeer == nil, "a PeerConnection outlived its call")
+    }
+
     @Test("clean network: video and audio decoded both ways, statistics filled")
     func twoWayClean() async throws {
         let call = try await Self.makeCall(seed: 3)
