@@ -94,6 +94,25 @@ struct DaemonCallTests {
             #expect(idle.number("remoteRegionColours") <= 2, "\(name) idle screen: \(idle.serialized())")
         }
 
+        // Memory: each daemon gave back what start-up touched when the call connected, and what
+        // the call touched once it was over (WorkingSet; the figures go in the log).
+        for name in ["alice", "bob"] {
+            var lines: [Substring] = []
+            for _ in 0..<100 {
+                lines = h.logText(name).split(separator: "\n").filter { $0.contains("working set trimmed") }
+                if lines.contains(where: { $0.contains("idle") && $0.contains("call over") }) { break }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            #expect(lines.contains { $0.contains("at call start") }, "\(name): no trim when the call connected")
+            #expect(lines.contains { $0.contains("idle") && $0.contains("call over") }, "\(name): no trim after the call")
+            for line in lines {
+                let resident = line.firstMatch(of: /resident ([0-9.]+) MiB → ([0-9.]+) MiB/)
+                    .flatMap { m in Double(m.1).flatMap { before in Double(m.2).map { (before, $0) } } }
+                #expect(resident.map { $0.1 < $0.0 } == true, "\(name): \(line)")
+                print("daemon figures: \(name) \(line.split(separator: "[Appliance] ").last ?? line)")
+            }
+        }
+
         // Remote configuration over the device channel: a signed update makes Bob answer at once.
         let good = try RemoteConfigDocument.sign(deviceId: "bob-1", version: 1,
                                                  settings: ["call.auto_answer": .string("immediate")], key: h.adminKey)

@@ -27,6 +27,7 @@ public actor ApplianceDaemon {
     private let mediaEvents: AsyncStream<(Int, MediaLinkEvent)>
     private let mediaContinuation: AsyncStream<(Int, MediaLinkEvent)>.Continuation
     private var tasks: [Task<Void, Never>] = []
+    private var idleTrim: Task<Void, Never>?
     private var snapshotCounter = 0
     /// STATUS= goes to systemd only after READY=1 (which carries the status of that moment).
     private var readySent = false
@@ -116,6 +117,7 @@ public actor ApplianceDaemon {
         await controller.stop()
         mediaContinuation.finish()
         for t in tasks { t.cancel() }
+        idleTrim?.cancel()
         logger.info("stopped")
     }
 
@@ -181,7 +183,10 @@ public actor ApplianceDaemon {
                 logger.warning("could not send", metadata: ["event": "\(event.name)", "reason": "\(error)"])
             }
         case .joinRoom(let room):
-            do { try await signaling.join(room: room, userName: config.signaling.name) } catch {
+            do {
+                try await signaling.join(room: room, userName: config.signaling.name)
+                trimWhenSettled("start-up done")
+            } catch {
                 logger.warning("could not join", metadata: ["room": "\(room)", "reason": "\(error)"])
             }
         case .openDevices:
@@ -262,10 +267,23 @@ public actor ApplianceDaemon {
                 callT0 = nil
                 await screen.clearRemote()
                 await controller.send(.mediaClosed)
+                trimWhenSettled("call over")
             }
         } catch {
             logger.error("media failed", metadata: ["reason": "\(error)"])
             await controller.send(.mediaFailed("\(error)"))
+        }
+    }
+
+    /// Idle is where an appliance spends its life: once start-up or a call's teardown has settled
+    /// (codec threads gone, buffers freed), give back what it touched (WorkingSet). Not in a call:
+    /// the call start does its own trim.
+    private func trimWhenSettled(_ reason: String) {
+        idleTrim?.cancel()
+        idleTrim = Task {
+            guard (try? await Task.sleep(for: .seconds(2))) != nil, link == nil else { return }
+            let trim = WorkingSet.trim()
+            logger.info("working set trimmed, idle: \(trim)", metadata: ["after": "\(reason)"])
         }
     }
 
