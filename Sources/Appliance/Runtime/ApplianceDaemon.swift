@@ -26,6 +26,10 @@ public actor ApplianceDaemon {
     private var callT0: ContinuousClock.Instant?
     private let mediaEvents: AsyncStream<(Int, MediaLinkEvent)>
     private let mediaContinuation: AsyncStream<(Int, MediaLinkEvent)>.Continuation
+    /// Decoded remote pictures: only the newest waits (460 KB each at 640x480). Behind the events
+    /// stream, a busy daemon let them pile up unbounded, 12 MiB at a time, still held after the call.
+    private let remotePictures: AsyncStream<(Int, VideoFrame)>
+    private let remotePictureContinuation: AsyncStream<(Int, VideoFrame)>.Continuation
     private var tasks: [Task<Void, Never>] = []
     private var idleTrim: Task<Void, Never>?
     private var snapshotCounter = 0
@@ -55,6 +59,8 @@ public actor ApplianceDaemon {
                                logger: Logger(label: "videophone.devices"))
         audio = AudioOutput(device: config.speaker.device, logger: Logger(label: "videophone.speaker"))
         (mediaEvents, mediaContinuation) = AsyncStream.makeStream(of: (Int, MediaLinkEvent).self)
+        (remotePictures, remotePictureContinuation) = AsyncStream.makeStream(of: (Int, VideoFrame).self,
+                                                                             bufferingPolicy: .bufferingNewest(1))
     }
 
     /// The DTLS identity lives in state.dir and is made once: a call never waits for key generation.
@@ -78,6 +84,7 @@ public actor ApplianceDaemon {
         tasks.append(Task { for await effect in controller.effects { await self.perform(effect) } })
         tasks.append(Task { for await event in self.signaling.events { await self.route(event) } })
         tasks.append(Task { for await (id, event) in self.mediaEvents { await self.fromMedia(id, event) } })
+        tasks.append(Task { for await (id, frame) in self.remotePictures { await self.showRemote(id, frame) } })
         if !config.control.socket.isEmpty {
             let server = ControlSocketServer(path: config.control.socket, group: config.control.group,
                                              logger: Logger(label: "videophone.control")) { [weak self] line in
@@ -116,6 +123,7 @@ public actor ApplianceDaemon {
         await signaling.stop()
         await controller.stop()
         mediaContinuation.finish()
+        remotePictureContinuation.finish()
         for t in tasks { t.cancel() }
         idleTrim?.cancel()
         logger.info("stopped")
@@ -225,7 +233,8 @@ public actor ApplianceDaemon {
                 let t0 = callT0 ?? .now
                 callT0 = t0
                 let l = CallMediaLink(id: nextLinkID, startedAt: t0, ice: ice, certificate: certificate, camera: config.camera,
-                                      logger: Logger(label: "videophone.peer"), audio: audio, events: mediaContinuation)
+                                      logger: Logger(label: "videophone.peer"), audio: audio, events: mediaContinuation,
+                                      pictures: remotePictureContinuation)
                 link = l
                 switch role {
                 case .offerer:
@@ -357,9 +366,12 @@ public actor ApplianceDaemon {
             } else {
                 await controller.send(.iceFailed)
             }
-        case .remoteVideo(let frame):
-            await screen.show(remote: frame)
         }
+    }
+
+    private func showRemote(_ id: Int, _ frame: VideoFrame) async {
+        guard let l = link, l.id == id else { return }   // a call that has ended meanwhile
+        await screen.show(remote: frame)
     }
 
     /// A peer that has left the room and whose media has stopped is gone (SIGKILL, power cut): end

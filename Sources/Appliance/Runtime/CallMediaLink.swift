@@ -18,7 +18,6 @@ enum MediaLinkEvent: Sendable {
     case failed
     /// No packets for a few seconds (ICE "disconnected"); may come back.
     case disconnected
-    case remoteVideo(VideoFrame)
 }
 
 public final class CallMediaLink: @unchecked Sendable {
@@ -36,7 +35,8 @@ public final class CallMediaLink: @unchecked Sendable {
 
     init(id: Int, startedAt: ContinuousClock.Instant, ice: IceConfiguration, certificate: DTLSCertificate,
          camera: ApplianceConfig.Camera, logger: Logger, audio: AudioOutput,
-         events: AsyncStream<(Int, MediaLinkEvent)>.Continuation) {
+         events: AsyncStream<(Int, MediaLinkEvent)>.Continuation,
+         pictures: AsyncStream<(Int, VideoFrame)>.Continuation) {
         self.id = id
         self.startedAt = startedAt
         self.logger = logger
@@ -64,7 +64,7 @@ public final class CallMediaLink: @unchecked Sendable {
         }
         session.onVideoFrame = { [weak self] frame in
             self?.markFrame()
-            events.yield((id, .remoteVideo(frame)))
+            pictures.yield((id, frame))
         }
         session.onAudioFrame = { frame in audio.play(frame) }
     }
