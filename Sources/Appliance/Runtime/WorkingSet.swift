@@ -28,6 +28,9 @@ public enum WorkingSet {
         public var readOnlyBytes: Int
         public var segments: Int
         public var microseconds: Int
+        /// Bytes malloc has handed out and not had back (mallinfo2: arenas plus mmapped chunks):
+        /// what is left in the resident set that only freeing objects can lower.
+        public var heapInUse: Int = 0
 
         public var description: String {
             func mib(_ bytes: Int) -> String {
@@ -35,7 +38,7 @@ public enum WorkingSet {
                 return "\(tenths / 10).\(tenths % 10) MiB"
             }
             return "resident \(mib(residentBefore)) → \(mib(residentAfter)) (\(segments) read-only segments, "
-                + "\(mib(readOnlyBytes)) in all; \(microseconds) µs)"
+                + "\(mib(readOnlyBytes)) in all; \(microseconds) µs; heap in use \(mib(heapInUse)))"
         }
     }
 
@@ -61,10 +64,12 @@ public enum WorkingSet {
         }
         _ = malloc_trim(0)
         let elapsed = ContinuousClock.now - start
+        let heap = mallinfo2()
         return Trim(residentBefore: before, residentAfter: residentBytes(), readOnlyBytes: bytes,
                     segments: segments.ranges.count,
                     microseconds: Int(elapsed.components.seconds) * 1_000_000
-                        + Int(elapsed.components.attoseconds / 1_000_000_000_000))
+                        + Int(elapsed.components.attoseconds / 1_000_000_000_000),
+                    heapInUse: Int(heap.uordblks) + Int(heap.hblkhd))
     }
 
     /// VmRSS in bytes: the second field of /proc/self/statm, in pages.
