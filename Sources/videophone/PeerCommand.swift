@@ -265,12 +265,15 @@ actor PeerCallBridge {
         session.onAudioFrame = { frame in tally.audio(frame) }
         self.session = session
         self.tally = tally
+        let callStart = FirstTime()
         pc.onConnectionStateChange = { [weak self] state in
             output.write(["event": .string("connectionState"), "state": .string(state.rawValue)])
             if state == .connected {
                 // Before the media buffers grow: the peak resident set is the call's own pages.
-                let trim = WorkingSet.trim()  // not inside the log call: its message is only built when logged
-                logger.info("working set trimmed at call start: \(trim)")
+                // Once per call: a reconnection after an ICE restart finds the call's own pages.
+                if callStart.claim() {
+                    WorkingSet.trim(logger: logger, when: "at call start")
+                }
                 session.start()
                 Task { await self?.connected() }
             }
@@ -505,3 +508,9 @@ extension MediaStatistics {
 }
 
 extension SyntheticCamera.Scene: ExpressibleByArgument {}
+
+/// True for the first caller of `claim()` only (any thread).
+private final class FirstTime: Sendable {
+    private let claimed = Atomic(false)
+    func claim() -> Bool { !claimed.exchange(true, ordering: .relaxed) }
+}

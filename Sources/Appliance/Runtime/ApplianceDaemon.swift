@@ -291,8 +291,7 @@ public actor ApplianceDaemon {
         idleTrim?.cancel()
         idleTrim = Task {
             guard (try? await Task.sleep(for: .seconds(2))) != nil, link == nil else { return }
-            let trim = WorkingSet.trim()
-            logger.info("working set trimmed, idle: \(trim)", metadata: ["after": "\(reason)"])
+            WorkingSet.trim(logger: logger, when: "when idle", metadata: ["after": "\(reason)"])
         }
     }
 

@@ -83,10 +83,7 @@ public final class CallMediaLink: @unchecked Sendable {
             return _connectedAt == nil
         }
         // Before the media buffers grow (WorkingSet): the peak resident set is the call's own pages.
-        if firstConnection {
-            let trim = WorkingSet.trim()  // not inside the log call: its message is only built when logged
-            logger.info("working set trimmed at call start: \(trim)")
-        }
+        if firstConnection { WorkingSet.trim(logger: logger, when: "at call start") }
         // Idempotent; after an ICE restart it picks up whatever the renegotiation changed.
         session.start()
         lock.withLock {

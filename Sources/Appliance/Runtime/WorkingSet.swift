@@ -15,6 +15,7 @@
 // lives in RELRO inside a writable segment) holds private copies that would be lost. The loader
 // adds an object to dl_iterate_phdr's list only after mapping it, so a library being loaded by
 // another thread at the same moment is either absent from the walk or already in place.
+import Logging
 #if canImport(Glibc)
 import CGlibc
 import Glibc
@@ -49,7 +50,7 @@ public enum WorkingSet {
     public static func trim() -> Trim {
         let start = ContinuousClock.now
         let before = residentBytes()
-        var segments = ReadOnlySegments(pageSize: Int(sysconf(Int32(_SC_PAGESIZE))),
+        var segments = ReadOnlySegments(pageSize: pageSize,
                                         vdso: UInt(getauxval(UInt(AT_SYSINFO_EHDR))))
         _ = withUnsafeMutablePointer(to: &segments) { context in
             dl_iterate_phdr({ info, _, context in
@@ -80,8 +81,10 @@ public enum WorkingSet {
         guard fgets(&line, Int32(line.count), file) != nil else { return 0 }
         let fields = String(cString: line).split(separator: " ")
         guard fields.count > 1, let resident = Int(fields[1]) else { return 0 }
-        return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+        return resident * pageSize
     }
+
+    private static var pageSize: Int { Int(sysconf(Int32(_SC_PAGESIZE))) }
 }
 
 /// The page-aligned insides of every loaded object's non-writable PT_LOAD segments.
@@ -135,3 +138,13 @@ public enum WorkingSet {
     public static func residentBytes() -> Int { 0 }
 }
 #endif
+
+extension WorkingSet {
+    /// Trims, then logs what it did at info: "working set trimmed <when>: <figures>". Both steps
+    /// here, in that order, because a trim written inside the log call's message would run only
+    /// when that level is enabled (swift-log builds the message lazily).
+    public static func trim(logger: Logger, when: String, metadata: Logger.Metadata? = nil) {
+        let trim = trim()
+        logger.info("working set trimmed \(when): \(trim)", metadata: metadata)
+    }
+}
