@@ -59,8 +59,8 @@ final class MediaEngine: @unchecked Sendable {
     var nextAudioPull: MediaTime?
     // Timers and figures.
     var tickTask: Scheduled<Void>?
+    var tickDue: MediaTime?
     var lastTick = MediaTime(nanoseconds: 0)
-    var lastAudioSent = MediaTime(nanoseconds: 0)
     var nextRTCP: MediaTime?
     var nextFeedback: MediaTime?
     var nextRate: MediaTime?
@@ -108,7 +108,7 @@ final class MediaEngine: @unchecked Sendable {
             self.peer.onRTP = { [weak self] bytes, _ in self?.receivedRTP(bytes) }
             self.peer.onRTCP = { [weak self] bytes in self?.receivedRTCP(bytes) }
             self.lastTick = now
-            self.scheduleTick(now: now)
+            self.scheduleTick(after: now, audioDriven: false)
             self.running.store(true, ordering: .releasing)
             self.videoEncoder.requestKeyframe()
             self.logger.info("media session started (video pt \(self.videoMedia?.payloadType.map(String.init) ?? "-"), audio pt \(self.audioMedia?.payloadType.map(String.init) ?? "-"))")
@@ -122,6 +122,7 @@ final class MediaEngine: @unchecked Sendable {
             self.started = false
             self.tickTask?.cancel()
             self.tickTask = nil
+            self.tickDue = nil
             self.pacerWakeup?.cancel()
             self.pacerWakeup = nil
             self.peer.onRTP = nil
@@ -208,9 +209,8 @@ final class MediaEngine: @unchecked Sendable {
         stats.audioPacketsOut += 1
         let now = MediaTime.now()
         drainPacer(now: now)
-        lastAudioSent = now
         // The microphone's 20 ms cadence drives the tick while it flows (see scheduleTick).
-        if now.nanoseconds >= lastTick.nanoseconds + 15_000_000 { tick(now: now) }
+        if now.nanoseconds >= lastTick.nanoseconds + 15_000_000 { tick(now: now, audioDriven: true) }
     }
 
     /// Sends what the pacer allows now and wakes up when it allows more.
@@ -350,20 +350,42 @@ final class MediaEngine: @unchecked Sendable {
     /// endpoint in the benchmark (three paired runs) for nothing the loss tests could see.
     ///
     /// While local audio flows, the tick runs from its sends (each a wake-up of the loop anyway),
-    /// and the timer only stands in when a frame is 5 ms late: one wake-up instead of two per
-    /// 20 ms. Without audio the timer runs it every 20 ms.
-    private func scheduleTick(now: MediaTime) {
-        let audioFlows = now.nanoseconds < lastAudioSent.nanoseconds + 100_000_000
+    /// and the timer only stands in when they stop: `audioStandIn` after the last tick. Without
+    /// audio the timer runs it every 20 ms.
+    ///
+    /// A pending timer that fires no later than the new due time is left alone. NIO re-arms its
+    /// timerfd only for an earlier deadline, so cancelling the stand-in and scheduling a later
+    /// one at every audio tick left the timer armed for the cancelled one: a wake-up for nothing
+    /// at every tick (46 a second measured with strace). A stand-in that fires while the sends
+    /// still tick moves on to the last tick + `audioStandIn`: one wake-up per 60 ms instead.
+    private func scheduleTick(after last: MediaTime, audioDriven: Bool) {
+        let due = last + (audioDriven ? Self.audioStandIn : MediaClock.audioFrameNanoseconds)
+        if let pending = tickDue, pending <= due { return }
         tickTask?.cancel()
-        tickTask = loop.scheduleTask(in: .milliseconds(audioFlows ? 25 : 20)) { [weak self] in
-            self?.tick(now: MediaTime.now())
+        tickDue = due
+        let now = MediaTime.now()
+        let delay = due > now ? Int64(due.nanoseconds - now.nanoseconds) : 0
+        tickTask = loop.scheduleTask(in: .nanoseconds(delay)) { [weak self] in
+            guard let self else { return }
+            self.tickTask = nil
+            self.tickDue = nil
+            let now = MediaTime.now()
+            if now.nanoseconds >= self.lastTick.nanoseconds + 15_000_000 {
+                self.tick(now: now)
+            } else {
+                self.scheduleTick(after: self.lastTick, audioDriven: true)
+            }
         }
     }
 
-    private func tick(now: MediaTime) {
+    /// How long the timer waits for the next audio-driven tick: three microphone frames and a
+    /// bit. Only a microphone that stops mid-call (a device error) leaves playout this late once.
+    static let audioStandIn: UInt64 = 65_000_000
+
+    private func tick(now: MediaTime, audioDriven: Bool = false) {
         guard started else { return }
         lastTick = now
-        scheduleTick(now: now)
+        scheduleTick(after: now, audioDriven: audioDriven)
         if var due = nextAudioPull {
             if now.nanoseconds > due.nanoseconds + 200_000_000 { due = now }  // the loop stalled: do not burst
             while due <= now {
