@@ -25,8 +25,10 @@ final class NotifySocket: @unchecked Sendable {  // immutable after init; recv i
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
         }
         guard rc == 0 else { throw POSIXError(.EADDRINUSE) }
-        // Never block a test forever.
-        var tv = timeval(tv_sec: 2, tv_usec: 0)
+        // Never block a test forever; but long enough for a watchdog task to get a thread while
+        // other suites' blocking waits hold the two-core machine's cooperative pool (it once took
+        // over 2 s in a filtered run).
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
     }
 

@@ -82,25 +82,40 @@ struct MediaSessionTests {
     /// Feeds sessions 30 fps pictures and a 440 Hz tone in 20 ms frames, paced in real time.
     static func send(to sessions: [MediaSession], seconds: Double) async {
         let start = MediaTime.now()
-        let frames = Int(seconds * 30)
-        async let video: Void = {
-            for n in 0..<frames {
-                var picture = pictures[n % pictures.count]
-                picture.timestamp = start + UInt64(n) * 33_333_333
-                picture.sequence = UInt64(n)
-                for session in sessions { session.send(video: picture) }
-                try? await Task.sleep(for: .nanoseconds(Int64(start.nanoseconds + UInt64(n + 1) * 33_333_333) - Int64(MediaTime.now().nanoseconds)))
-            }
-        }()
-        async let audio: Void = {
-            let tone = (0..<960).map { Int16(8000 * sin(2 * Double.pi * 440 * Double($0) / 48_000)) }
-            for n in 0..<Int(seconds * 50) {
-                let frame = AudioFrame(samples: tone, timestamp: start + UInt64(n) * 20_000_000)
-                for session in sessions { session.send(audio: frame) }
-                try? await Task.sleep(for: .nanoseconds(Int64(start.nanoseconds + UInt64(n + 1) * 20_000_000) - Int64(MediaTime.now().nanoseconds)))
-            }
-        }()
+        let tone = (0..<960).map { Int16(8000 * sin(2 * Double.pi * 440 * Double($0) / 48_000)) }
+        async let video: Void = paced(count: Int(seconds * 30), every: 33_333_333, from: start) { n, due in
+            var picture = pictures[n % pictures.count]
+            picture.timestamp = due
+            picture.sequence = UInt64(n)
+            for session in sessions { session.send(video: picture) }
+        }
+        async let audio: Void = paced(count: Int(seconds * 50), every: 20_000_000, from: start) { _, due in
+            let frame = AudioFrame(samples: tone, timestamp: due)
+            for session in sessions { session.send(audio: frame) }
+        }
         _ = await (video, audio)
+    }
+
+    /// Runs `body(n, due)` for each n in 0..<count at `start + n × interval`, on a thread of its
+    /// own, as a camera or a microphone delivers. Not on Swift concurrency's cooperative pool: it
+    /// has one thread per core (two here), and other suites hold them while they wait on a
+    /// browser or a subprocess (20 s for a Chromium call). A feeder paced by `Task.sleep` then
+    /// stopped for 3-5 s, and the receivers reported it as a freeze of that length.
+    static func paced(count: Int, every interval: UInt64, from start: MediaTime,
+                      _ body: @escaping @Sendable (Int, MediaTime) -> Void) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread {
+                for n in 0..<count {
+                    let due = start + UInt64(n) * interval
+                    let now = MediaTime.now()
+                    if due > now { Thread.sleep(forTimeInterval: Double(due.nanoseconds - now.nanoseconds) / 1e9) }
+                    body(n, due)
+                }
+                done.resume()
+            }
+            thread.name = "media feeder"
+            thread.start()
+        }
     }
 
     static func close(_ call: Call) {
@@ -210,12 +225,11 @@ struct MediaSessionTests {
         let start = MediaTime.now()
         var targets: [(Double, Int, Double)] = []
         let feeder = Task {
-            for n in 0..<(14 * 30) {
+            await Self.paced(count: 14 * 30, every: 33_333_333, from: start) { n, due in
                 var picture = source[n % 30]
-                picture.timestamp = start + UInt64(n) * 33_333_333
+                picture.timestamp = due
                 picture.sequence = UInt64(n)
                 sender.send(video: picture)
-                try? await Task.sleep(for: .nanoseconds(Int64(start.nanoseconds + UInt64(n + 1) * 33_333_333) - Int64(MediaTime.now().nanoseconds)))
             }
         }
         for second in 1...14 {
