@@ -125,6 +125,24 @@ struct MediaSessionTests {
         call.answerer.peer.close()
     }
 
+    @Test("while the microphone's frames drive the tick, its timer is armed about once per 60 ms, not at every 20 ms tick")
+    func tickTimerWhileAudioFlows() async throws {
+        let call = try await Self.makeCall(seed: 5)
+        defer { Self.close(call) }
+        func armed(_ session: MediaSession) async throws -> Int {
+            try await session.engine.loop.submit { session.engine.tickTimersArmed }.get()
+        }
+        let before = [try await armed(call.offerer), try await armed(call.answerer)]
+        await Self.send(to: [call.offerer, call.answerer], seconds: 3)
+        let after = [try await armed(call.offerer), try await armed(call.answerer)]
+        let counts = zip(after, before).map { $0 - $1 }
+        print("tick timer armed in 3 s of audio: \(counts)")
+        // 150 audio ticks each: one stand-in per 60 ms is 50; re-arming at every tick was 150.
+        // NIO leaves a cancelled timer's timerfd armed, so each re-arm was a wake-up for nothing.
+        for count in counts { #expect(count <= 100, "tick timer armed \(count) times in 3 s") }
+        #expect(call.atAnswerer.audioFrames.withLock { $0 } > 100)
+    }
+
     @Test("after a call, the stopped sessions and closed connections are freed (codecs, workers, buffers with them)")
     func callReleased() async throws {
         weak var offerer: MediaSession?, answerer: MediaSession?

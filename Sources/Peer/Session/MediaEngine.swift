@@ -60,6 +60,9 @@ final class MediaEngine: @unchecked Sendable {
     // Timers and figures.
     var tickTask: Scheduled<Void>?
     var tickDue: MediaTime?
+    /// How many times the tick's timer was armed (each costs NIO a timerfd_settime, and an armed
+    /// timer that is cancelled still wakes the loop): the test of the stand-in reads it.
+    var tickTimersArmed = 0
     var lastTick = MediaTime(nanoseconds: 0)
     var nextRTCP: MediaTime?
     var nextFeedback: MediaTime?
@@ -363,6 +366,7 @@ final class MediaEngine: @unchecked Sendable {
         if let pending = tickDue, pending <= due { return }
         tickTask?.cancel()
         tickDue = due
+        tickTimersArmed += 1
         let now = MediaTime.now()
         let delay = due > now ? Int64(due.nanoseconds - now.nanoseconds) : 0
         tickTask = loop.scheduleTask(in: .nanoseconds(delay)) { [weak self] in
