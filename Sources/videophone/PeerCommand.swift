@@ -58,7 +58,6 @@ struct PeerCommand: AsyncParsableCommand {
     func run() async throws {
         guard let url = URL(string: server), url.host != nil else { throw ValidationError("invalid --server URL '\(server)'") }
         signal(SIGPIPE, SIG_IGN)
-        MallocArenas.limit()
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

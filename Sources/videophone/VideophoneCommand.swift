@@ -1,7 +1,14 @@
+import Appliance
 import ArgumentParser
 
 @main
 struct VideophoneCommand: AsyncParsableCommand {
+    /// One malloc arena from the first line, before the async runtime starts a thread (MallocArenas).
+    static func main() async {
+        MallocArenas.limit()
+        await main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "videophone",
         abstract: "Tools for the videophone appliance.",

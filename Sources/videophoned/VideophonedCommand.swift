@@ -10,6 +10,12 @@ import TOMLConfig
 
 @main
 struct VideophonedCommand: AsyncParsableCommand {
+    /// One malloc arena from the first line, before the async runtime starts a thread (MallocArenas).
+    static func main() async {
+        MallocArenas.limit()
+        await main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "videophoned",
         abstract: "The videophone appliance daemon.",
@@ -86,7 +92,6 @@ struct VideophonedCommand: AsyncParsableCommand {
 
     func run() async throws {
         let launched = ContinuousClock.now
-        MallocArenas.limit()
         if let dir = stressRemoteStore { try Self.stressRemoteStore(dir) }
         let loaded: ConfigLoader.Loaded
         switch ConfigLoader.load(path: config, flags: flagLayer) {
