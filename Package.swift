@@ -158,7 +158,7 @@ let package = Package(
             swiftSettings: strict, linkerSettings: lean
         ),
         // Media path benchmark: codec floor vs. our RTP + jitter buffer path (scripts/bench-media); not a test.
-        .executableTarget(name: "codec-bench", dependencies: ["Codec", "Media", "Peer", "Capture"], swiftSettings: strict,
+        .executableTarget(name: "codec-bench", dependencies: ["Codec", "Media", "Peer", "Capture", "CGlibc"], swiftSettings: strict,
                           linkerSettings: lean),
         // Load benchmark for videophone-server (scripts/bench-signaling); not a test.
         .executableTarget(name: "signaling-load", dependencies: ["Signaling", "SignalingCore",

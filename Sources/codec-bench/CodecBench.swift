@@ -30,6 +30,8 @@ struct Options {
     var paced = false
     /// Measure the floor only (no second run through our per-packet path).
     var floorOnly = false
+    /// Measure the transport floor instead (TransportFloor.swift): SRTP and loopback UDP alone.
+    var transportFloor = false
 
     /// The pictures every run (and the dump) uses: the same frames for the floor, our path and aiortc.
     func camera() -> SyntheticCamera {
@@ -49,11 +51,12 @@ struct Options {
             case "--720p": width = 1280; height = 720
             case "--paced": paced = true
             case "--floor-only": floorOnly = true
+            case "--transport-floor": transportFloor = true
             case "--dump" where i + 2 < arguments.count && Int(arguments[i + 2]) != nil:
                 dumpPath = arguments[i + 1]; dumpFrames = Int(arguments[i + 2])!; i += 2
             case "--scene" where i + 1 < arguments.count && SyntheticCamera.Scene(rawValue: arguments[i + 1]) != nil:
                 scene = SyntheticCamera.Scene(rawValue: arguments[i + 1])!; i += 1
-            default: print("usage: codec-bench [--width W --height H | --720p] [--seconds N] [--bitrate BPS] [--scene bars|camera] [--paced] [--floor-only] [--dump PATH FRAMES]"); exit(2)
+            default: print("usage: codec-bench [--width W --height H | --720p] [--seconds N] [--bitrate BPS] [--scene bars|camera] [--paced] [--floor-only] [--transport-floor] [--dump PATH FRAMES]"); exit(2)
             }
             i += 1
         }
@@ -158,6 +161,13 @@ enum CodecBench {
         let options = Options(Array(CommandLine.arguments.dropFirst()))
         if let path = options.dumpPath {
             try dump(options, to: path)
+            return
+        }
+        if options.transportFloor {
+            let result = try TransportFloor(bitrate: options.bitrate, seconds: options.seconds).run()
+            print("transport floor (SRTP + loopback UDP only, \(options.bitrate / 1000) kbps video + audio packets, \(options.seconds) s): "
+                  + "\(format(result.cpuPerEndpoint)) CPU-s/s per endpoint (\(Int(result.packetsSentPerSecond.rounded())) packets/s out, "
+                  + "\(Int(result.packetsReceivedPerSecond.rounded())) in)")
             return
         }
         print("codec-bench: \(options.width)x\(options.height)@30 (\(options.scene.rawValue) scene), \(options.bitrate / 1000) kbps VP8 + Opus 32 kbps, \(options.seconds) s of media")

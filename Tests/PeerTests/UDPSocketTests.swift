@@ -1,6 +1,8 @@
 // UDPSocket on real loopback sockets: a burst written in one turn of the event loop leaves with
 // one flush (sendmmsg), the destination's address is kept between sends, and the last sender's
-// address between receives. These check that nothing is stranded or misaddressed on the way.
+// address between receives. These check that nothing is stranded or misaddressed on the way, that
+// a datagram the kernel refuses is dropped alone, that a closed socket sends nothing, and IPv6.
+import Glibc
 import NIOCore
 import Synchronization
 import Testing
@@ -47,5 +49,71 @@ struct UDPSocketTests {
         #expect(gotB.allSatisfy { $0.bytes.count == 1002 && $0.bytes[1] == 1 })
         // The sender's address, as each receiver saw it (converted once, then kept).
         #expect((gotA + gotB).allSatisfy { $0.from == sender.localAddress })
+    }
+
+    @Test("a datagram the kernel refuses is dropped alone, the ones around it still go; a closed socket sends nothing")
+    func refusedAndClosed() async throws {
+        let loop = IceTestLoop.loop
+        let any = STUNAddress(host: "127.0.0.1", port: 0)!
+        let factory = UDPSocketFactory()
+        let inbox = Inbox()
+        let receiver = try await factory.makeSocket(boundTo: any, on: loop) { bytes, from in
+            inbox.datagrams.withLock { $0.append((bytes, from)) }
+        }.get()
+        let sender = try await factory.makeSocket(boundTo: any, on: loop) { _, _ in }.get()
+        defer { receiver.close() }
+        // 65,600 and 200,000 bytes are more than a UDP datagram can carry (EMSGSIZE).
+        try await loop.submit {
+            sender.send([1], to: receiver.localAddress)
+            sender.send([UInt8](repeating: 2, count: 65_600), to: receiver.localAddress)
+            sender.send([3], to: receiver.localAddress)
+            sender.send([UInt8](repeating: 4, count: 200_000), to: receiver.localAddress)
+            sender.send([5], to: receiver.localAddress)
+        }.get()
+        let arrived = await waitFor(5) { inbox.datagrams.withLock { $0.count } == 3 }
+        #expect(arrived)
+        #expect(inbox.datagrams.withLock { $0.map(\.bytes) } == [[1], [3], [5]])
+
+        // Sends queued in the turn that closes the socket, and any after, are dropped.
+        try await loop.submit {
+            sender.send([6], to: receiver.localAddress)
+            sender.close()
+            sender.send([7], to: receiver.localAddress)
+        }.get()
+        sender.send([8], to: receiver.localAddress)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(inbox.datagrams.withLock { $0.map(\.bytes) } == [[1], [3], [5]])
+    }
+
+    @Test("IPv6 loopback sends and receives, with the sender's address", .enabled(if: UDPSocketTests.ipv6Loopback))
+    func ipv6() async throws {
+        let loop = IceTestLoop.loop
+        let any = STUNAddress(host: "::1", port: 0)!
+        let factory = UDPSocketFactory()
+        let inbox = Inbox()
+        let receiver = try await factory.makeSocket(boundTo: any, on: loop) { bytes, from in
+            inbox.datagrams.withLock { $0.append((bytes, from)) }
+        }.get()
+        let sender = try await factory.makeSocket(boundTo: any, on: loop) { _, _ in }.get()
+        defer { receiver.close(); sender.close() }
+        for i in 0..<5 { sender.send([UInt8(i)], to: receiver.localAddress) }
+        let arrived = await waitFor(5) { inbox.datagrams.withLock { $0.count } == 5 }
+        #expect(arrived)
+        #expect(inbox.datagrams.withLock { $0.map(\.bytes) } == (0..<5).map { [UInt8($0)] })
+        #expect(inbox.datagrams.withLock { $0.allSatisfy { $0.from == sender.localAddress } })
+        #expect(sender.localAddress.family == .ipv6)
+    }
+
+    /// Whether this machine has ::1 (some containers have no IPv6 at all).
+    static var ipv6Loopback: Bool {
+        let descriptor = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue), 0)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_addr.__in6_u.__u6_addr8.15 = 1
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) == 0 }
+        }
     }
 }

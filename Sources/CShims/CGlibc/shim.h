@@ -1,6 +1,6 @@
 // glibc interfaces that Swift's Glibc module leaves out: the loaded objects and their segments
-// (<link.h>: dl_iterate_phdr) and the allocator's tuning (<malloc.h>: mallopt, malloc_trim).
-// dl_phdr_info and dl_iterate_phdr are GNU extensions.
+// (<link.h>: dl_iterate_phdr), the allocator's tuning (<malloc.h>: mallopt, malloc_trim) and
+// batched datagrams (<sys/socket.h>: sendmmsg, recvmmsg). All are GNU extensions.
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1
 #endif
@@ -8,3 +8,4 @@
 #include <malloc.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
