@@ -66,6 +66,7 @@ let package = Package(
         cLibrary("CZlib", pkgConfig: "zlib", apt: "zlib1g-dev"),
         cLibrary("CPNG", pkgConfig: "libpng", apt: "libpng-dev"),
         cLibrary("CGlibc", pkgConfig: nil, apt: "libc6-dev"),
+        cLibrary("CSocketBatch", pkgConfig: nil, apt: "libc6-dev"),
 
         // MARK: Signaling
         // Pure wire codecs and typed events: no I/O, shared by the client and (later) the server.
@@ -158,7 +159,7 @@ let package = Package(
             swiftSettings: strict, linkerSettings: lean
         ),
         // Media path benchmark: codec floor vs. our RTP + jitter buffer path (scripts/bench-media); not a test.
-        .executableTarget(name: "codec-bench", dependencies: ["Codec", "Media", "Peer", "Capture", "CGlibc"], swiftSettings: strict,
+        .executableTarget(name: "codec-bench", dependencies: ["Codec", "Media", "Peer", "Capture", "CSocketBatch"], swiftSettings: strict,
                           linkerSettings: lean),
         // Load benchmark for videophone-server (scripts/bench-signaling); not a test.
         .executableTarget(name: "signaling-load", dependencies: ["Signaling", "SignalingCore",

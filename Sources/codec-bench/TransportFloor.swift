@@ -6,7 +6,7 @@
 // negotiate) and unprotected by a receiving thread blocked in recvmmsg. No codecs, RTCP, jitter
 // buffers or hand-offs between threads: a lower bound for any endpoint's cost beyond the codecs,
 // since every WebRTC endpoint encrypts and sends these packets and wakes to receive the peer's.
-import CGlibc
+import CSocketBatch
 import Glibc
 import Media
 import Peer
@@ -85,7 +85,7 @@ struct TransportFloor {
         defer { buffers.deallocate() }
         for i in 0..<buffers.count { buffers[i] = UInt8(truncatingIfNeeded: i &* 31) }
         var iovecs = [iovec](repeating: iovec(), count: slots)
-        var messages = [mmsghdr](repeating: mmsghdr(), count: slots)
+        var messages = [vp_mmsghdr](repeating: vp_mmsghdr(), count: slots)
         var address = destination
         var videoSequence: UInt16 = 0, audioSequence: UInt16 = 0, transportSequence: UInt16 = 0
         var nextVideo = start, nextAudio = start
@@ -123,7 +123,7 @@ struct TransportFloor {
                         if now >= nextAudio {
                             let timestamp = UInt32(truncatingIfNeeded: nextAudio.ticks(rate: 48_000))
                             if packet(0, ssrc: 2, payloadType: 111, sequence: audioSequence, timestamp: timestamp,
-                                      payload: audioPayloadBytes), sendmmsg(fd, msgs.baseAddress, 1, 0) == 1 {
+                                      payload: audioPayloadBytes), vp_sendmmsg(fd, msgs.baseAddress, 1, 0) == 1 {
                                 shared.sent.add(1, ordering: .relaxed)
                             }
                             audioSequence &+= 1
@@ -139,7 +139,7 @@ struct TransportFloor {
                                           payload: payload) { ready += 1 }
                                 videoSequence &+= 1
                             }
-                            let n = sendmmsg(fd, msgs.baseAddress, UInt32(ready), 0)
+                            let n = vp_sendmmsg(fd, msgs.baseAddress, UInt32(ready), 0)
                             if n > 0 { shared.sent.add(Int(n), ordering: .relaxed) }
                             nextVideo = nextVideo + framePeriod
                         }
@@ -158,7 +158,7 @@ struct TransportFloor {
         let buffers = UnsafeMutableRawBufferPointer.allocate(byteCount: slot * slots, alignment: 16)
         defer { buffers.deallocate() }
         var iovecs = (0..<slots).map { iovec(iov_base: buffers.baseAddress! + $0 * slot, iov_len: slot) }
-        var messages = [mmsghdr](repeating: mmsghdr(), count: slots)
+        var messages = [vp_mmsghdr](repeating: vp_mmsghdr(), count: slots)
         iovecs.withUnsafeMutableBufferPointer { iov in
             messages.withUnsafeMutableBufferPointer { msgs in
                 while !shared.stop.load(ordering: .relaxed) {
@@ -166,7 +166,7 @@ struct TransportFloor {
                         msgs[i].msg_hdr = msghdr(msg_name: nil, msg_namelen: 0, msg_iov: iov.baseAddress! + i, msg_iovlen: 1,
                                                  msg_control: nil, msg_controllen: 0, msg_flags: 0)
                     }
-                    let n = recvmmsg(fd, msgs.baseAddress, UInt32(slots), Int32(MSG_WAITFORONE), nil)
+                    let n = vp_recvmmsg(fd, msgs.baseAddress, UInt32(slots), VP_MSG_WAITFORONE, nil)
                     guard n > 0 else { continue }  // the 200 ms receive timeout: look at `stop`
                     var good = 0
                     for i in 0..<Int(n) {

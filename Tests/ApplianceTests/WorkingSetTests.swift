@@ -35,7 +35,7 @@ struct WorkingSetTests {
         func segments(vdso: UInt = 0) -> [(Int, Int)] {
             var collector = ReadOnlySegments(pageSize: 0x1000, vdso: vdso)
             headers.withUnsafeBufferPointer { phdrs in
-                var info = dl_phdr_info()
+                var info = vp_dl_phdr_info()
                 info.dlpi_addr = Elf64_Addr(UInt(bitPattern: memory))
                 info.dlpi_phdr = phdrs.baseAddress
                 info.dlpi_phnum = Elf64_Half(phdrs.count)

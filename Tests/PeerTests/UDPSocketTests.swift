@@ -54,13 +54,7 @@ struct UDPSocketTests {
     @Test("a datagram the kernel refuses is dropped alone, the ones around it still go; a closed socket sends nothing")
     func refusedAndClosed() async throws {
         let loop = IceTestLoop.loop
-        let any = STUNAddress(host: "127.0.0.1", port: 0)!
-        let factory = UDPSocketFactory()
-        let inbox = Inbox()
-        let receiver = try await factory.makeSocket(boundTo: any, on: loop) { bytes, from in
-            inbox.datagrams.withLock { $0.append((bytes, from)) }
-        }.get()
-        let sender = try await factory.makeSocket(boundTo: any, on: loop) { _, _ in }.get()
+        let (receiver, sender, inbox) = try await Self.receiverAndSender(on: "127.0.0.1")
         defer { receiver.close() }
         // 65,600 and 200,000 bytes are more than a UDP datagram can carry (EMSGSIZE).
         try await loop.submit {
@@ -87,14 +81,7 @@ struct UDPSocketTests {
 
     @Test("IPv6 loopback sends and receives, with the sender's address", .enabled(if: UDPSocketTests.ipv6Loopback))
     func ipv6() async throws {
-        let loop = IceTestLoop.loop
-        let any = STUNAddress(host: "::1", port: 0)!
-        let factory = UDPSocketFactory()
-        let inbox = Inbox()
-        let receiver = try await factory.makeSocket(boundTo: any, on: loop) { bytes, from in
-            inbox.datagrams.withLock { $0.append((bytes, from)) }
-        }.get()
-        let sender = try await factory.makeSocket(boundTo: any, on: loop) { _, _ in }.get()
+        let (receiver, sender, inbox) = try await Self.receiverAndSender(on: "::1")
         defer { receiver.close(); sender.close() }
         for i in 0..<5 { sender.send([UInt8(i)], to: receiver.localAddress) }
         let arrived = await waitFor(5) { inbox.datagrams.withLock { $0.count } == 5 }
@@ -102,6 +89,18 @@ struct UDPSocketTests {
         #expect(inbox.datagrams.withLock { $0.map(\.bytes) } == (0..<5).map { [UInt8($0)] })
         #expect(inbox.datagrams.withLock { $0.allSatisfy { $0.from == sender.localAddress } })
         #expect(sender.localAddress.family == .ipv6)
+    }
+
+    /// A socket that keeps what it receives, and one to send from, both bound on `host`.
+    static func receiverAndSender(on host: String) async throws -> (receiver: any DatagramSocket, sender: any DatagramSocket, inbox: Inbox) {
+        let any = STUNAddress(host: host, port: 0)!
+        let factory = UDPSocketFactory()
+        let inbox = Inbox()
+        let receiver = try await factory.makeSocket(boundTo: any, on: IceTestLoop.loop) { bytes, from in
+            inbox.datagrams.withLock { $0.append((bytes, from)) }
+        }.get()
+        let sender = try await factory.makeSocket(boundTo: any, on: IceTestLoop.loop) { _, _ in }.get()
+        return (receiver, sender, inbox)
     }
 
     /// Whether this machine has ::1 (some containers have no IPv6 at all).

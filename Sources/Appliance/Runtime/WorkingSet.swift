@@ -53,7 +53,7 @@ public enum WorkingSet {
         var segments = ReadOnlySegments(pageSize: pageSize,
                                         vdso: UInt(getauxval(UInt(AT_SYSINFO_EHDR))))
         _ = withUnsafeMutablePointer(to: &segments) { context in
-            dl_iterate_phdr({ info, _, context in
+            vp_dl_iterate_phdr({ info, _, context in
                 guard let info, let context else { return 0 }
                 context.assumingMemoryBound(to: ReadOnlySegments.self).pointee.add(info.pointee)
                 return 0
@@ -93,7 +93,7 @@ struct ReadOnlySegments {
     let vdso: UInt
     var ranges: [(UnsafeMutableRawPointer, Int)] = []
 
-    mutating func add(_ object: dl_phdr_info) {
+    mutating func add(_ object: vp_dl_phdr_info) {
         guard let headers = object.dlpi_phdr, object.dlpi_phnum > 0 else { return }
         let phdrs = UnsafeBufferPointer(start: headers, count: Int(object.dlpi_phnum))
         let base = UInt(object.dlpi_addr)
