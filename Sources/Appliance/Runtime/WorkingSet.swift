@@ -79,7 +79,8 @@ public enum WorkingSet {
         defer { fclose(file) }
         var line = [CChar](repeating: 0, count: 128)
         guard fgets(&line, Int32(line.count), file) != nil else { return 0 }
-        let fields = String(cString: line).split(separator: " ")
+        let text = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let fields = text.split(separator: " ")
         guard fields.count > 1, let resident = Int(fields[1]) else { return 0 }
         return resident * pageSize
     }
