@@ -61,6 +61,21 @@ public enum ThreadCPUClock {
     }
 }
 
+/// This process's CPU time (user + system, all threads) and peak resident set, from getrusage:
+/// what the benchmarks divide by wall time per endpoint.
+public struct ProcessUsage: Sendable {
+    public var cpuSeconds: Double
+    public var peakResidentKiB: Int
+
+    public static func current() -> ProcessUsage {
+        var usage = rusage()
+        getrusage(Int32(truncatingIfNeeded: RUSAGE_SELF.rawValue), &usage)
+        return ProcessUsage(cpuSeconds: Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+                                + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6,
+                            peakResidentKiB: Int(usage.ru_maxrss))
+    }
+}
+
 /// Rates every media path agrees on, so capture, codecs and RTP never negotiate them.
 public enum MediaClock {
     /// Opus and our ALSA devices run at 48 kHz only (libopus's native rate: no resampling).

@@ -33,6 +33,8 @@ struct TransportFloor {
     }
 
     static let payloadBytes = 1100
+    /// RTP header (12) and the header extension block (12).
+    static let headerBytes = 24
     static let audioPayloadBytes = 80
 
     func run() throws -> Result {
@@ -60,10 +62,10 @@ struct TransportFloor {
             })
         }
         MediaTime.sleep(until: measureFrom)
-        let cpuBefore = processCPUSeconds()
+        let cpuBefore = ProcessUsage.current().cpuSeconds
         let sentBefore = shared.sent.load(ordering: .relaxed), receivedBefore = shared.received.load(ordering: .relaxed)
         MediaTime.sleep(until: end)
-        let cpuAfter = processCPUSeconds()
+        let cpuAfter = ProcessUsage.current().cpuSeconds
         let sentAfter = shared.sent.load(ordering: .relaxed), receivedAfter = shared.received.load(ordering: .relaxed)
         shared.stop.store(true, ordering: .relaxed)
         for thread in threads { pthread_join(thread, nil) }
@@ -100,16 +102,19 @@ struct TransportFloor {
                                 payload: Int) -> Bool {
                         let base = buffers.baseAddress! + index * slot
                         let bytes = UnsafeMutableRawBufferPointer(start: base, count: slot)
-                        let header: [UInt8] = [0x90, payloadType, UInt8(sequence >> 8), UInt8(sequence & 0xFF),
-                                               UInt8(timestamp >> 24), UInt8((timestamp >> 16) & 0xFF),
-                                               UInt8((timestamp >> 8) & 0xFF), UInt8(timestamp & 0xFF),
-                                               UInt8(ssrc >> 24), UInt8((ssrc >> 16) & 0xFF), UInt8((ssrc >> 8) & 0xFF),
-                                               UInt8(ssrc & 0xFF), 0xBE, 0xDE, 0, 2,
-                                               0x22, 1, 2, 3, 0x31, UInt8(transportSequence >> 8),
-                                               UInt8(transportSequence & 0xFF), 0]
-                        for (i, byte) in header.enumerated() { bytes[i] = byte }
+                        bytes[0] = 0x90  // V=2, X=1
+                        bytes[1] = payloadType
+                        bytes.storeBytes(of: sequence.bigEndian, toByteOffset: 2, as: UInt16.self)
+                        bytes.storeBytes(of: timestamp.bigEndian, toByteOffset: 4, as: UInt32.self)
+                        bytes.storeBytes(of: ssrc.bigEndian, toByteOffset: 8, as: UInt32.self)
+                        // RFC 8285 one-byte extensions: abs-send-time (id 2, 3 bytes), transport-wide
+                        // sequence number (id 3, 2 bytes), padding.
+                        bytes.storeBytes(of: UInt32(0xBEDE_0002).bigEndian, toByteOffset: 12, as: UInt32.self)
+                        bytes.storeBytes(of: UInt32(0x2201_0203).bigEndian, toByteOffset: 16, as: UInt32.self)
+                        bytes.storeBytes(of: (UInt32(0x31) << 24 | UInt32(transportSequence) << 8).bigEndian, toByteOffset: 20,
+                                         as: UInt32.self)
                         transportSequence &+= 1
-                        guard let length = try? srtp.protectRTP(bytes, length: header.count + payload) else { return false }
+                        guard let length = try? srtp.protectRTP(bytes, length: headerBytes + payload) else { return false }
                         iov[index] = iovec(iov_base: base, iov_len: length)
                         msgs[index].msg_hdr = msghdr(msg_name: UnsafeMutableRawPointer(name),
                                                      msg_namelen: socklen_t(MemoryLayout<sockaddr_in>.size),
@@ -161,11 +166,11 @@ struct TransportFloor {
         var messages = [vp_mmsghdr](repeating: vp_mmsghdr(), count: slots)
         iovecs.withUnsafeMutableBufferPointer { iov in
             messages.withUnsafeMutableBufferPointer { msgs in
+                for i in 0..<slots {  // the kernel writes only msg_len and msg_flags back
+                    msgs[i].msg_hdr = msghdr(msg_name: nil, msg_namelen: 0, msg_iov: iov.baseAddress! + i, msg_iovlen: 1,
+                                             msg_control: nil, msg_controllen: 0, msg_flags: 0)
+                }
                 while !shared.stop.load(ordering: .relaxed) {
-                    for i in 0..<slots {
-                        msgs[i].msg_hdr = msghdr(msg_name: nil, msg_namelen: 0, msg_iov: iov.baseAddress! + i, msg_iovlen: 1,
-                                                 msg_control: nil, msg_controllen: 0, msg_flags: 0)
-                    }
                     let n = vp_recvmmsg(fd, msgs.baseAddress, UInt32(slots), VP_MSG_WAITFORONE, nil)
                     guard n > 0 else { continue }  // the 200 ms receive timeout: look at `stop`
                     var good = 0
@@ -205,13 +210,6 @@ struct UDPEndpoint: Sendable {
     }
 
     func close() { Glibc.close(fd) }
-}
-
-func processCPUSeconds() -> Double {
-    var usage = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
-        + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
 }
 
 private final class ThreadBody {

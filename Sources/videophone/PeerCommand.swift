@@ -337,11 +337,9 @@ actor PeerCallBridge {
                 line["synthesisCpuSeconds"] = .number(pump.synthesisCPUSeconds)
             }
         }
-        var usage = rusage()
-        getrusage(Int32(truncatingIfNeeded: RUSAGE_SELF.rawValue), &usage)
-        line["cpuSeconds"] = .number(Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
-                                     + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6)
-        line["maxRSSKiB"] = .number(Double(usage.ru_maxrss))
+        let usage = ProcessUsage.current()
+        line["cpuSeconds"] = .number(usage.cpuSeconds)
+        line["maxRSSKiB"] = .number(Double(usage.peakResidentKiB))
         line["monotonicNs"] = .number(Double(MediaTime.now().nanoseconds))
         if let pair = s.selectedPair {
             // "relay 127.0.0.1:49200 ↔ host 127.0.0.1:40000": the local candidate type comes first.
