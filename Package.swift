@@ -123,7 +123,7 @@ let package = Package(
         // Frame and sample types shared by Capture, Display and Peer.
         .target(name: "Media", swiftSettings: strict),
         // VP8 and Opus over libvpx / libopus: encoders, decoders, rate control (no transport).
-        .target(name: "Codec", dependencies: ["Media", "CVPX", "COpus"], swiftSettings: strict),
+        .target(name: "Codec", dependencies: ["Media", "CVPX", "COpus", "CGlibc"], swiftSettings: strict),
         // Our WebRTC endpoint: one folder per protocol (SDP, STUN, ICE, TURN, DTLS, SRTP, RTP, RTCP, ...).
         .target(name: "Peer",
                 dependencies: ["Media", "Codec", "CVPX", "COpus", "CSRTP", "COpenSSL", "CZlib",

@@ -142,7 +142,13 @@ public final class VP8Encoder {
             cfg.kf_mode = VPX_KF_DISABLED
         }
         config = cfg
-        status = vp_vpx_codec_enc_init(context, vp_vpx_vp8_cx(), &config, 0)
+        let context = context
+        (status, releasedTokenBytes) = try ZeroFilledBlock.releasing(
+            blockOf: Self.tokenBufferBytes(width: configuration.width, height: configuration.height)
+        ) { [config] () throws(CodecError) in
+            var cfg = config
+            return vp_vpx_codec_enc_init(context, vp_vpx_vp8_cx(), &cfg, 0)
+        }
         guard status == VPX_CODEC_OK else { throw .vpx("vpx_codec_enc_init", Self.errorText(context, status)) }
         initialized = true
         try control(Int32(VP8E_SET_CPUUSED.rawValue), configuration.cpuUsed)
@@ -174,10 +180,31 @@ public final class VP8Encoder {
         let status = vp_vpx_set_scale_mode(context, Int32(scale.rawValue), Int32(scale.rawValue))
         guard status == VPX_CODEC_OK else { throw .vpx("VP8E_SET_SCALEMODE", Self.errorText(context, status)) }
         // libvpx applies the scale when the configuration is next set (vp8_change_config sizes
-        // its buffers from it); until then the control only forces the keyframe.
-        let applied = vpx_codec_enc_config_set(context, &config)
+        // its buffers from it, the token buffer included); until then the control only forces
+        // the keyframe.
+        let coded = scale.size(width: configuration.width, height: configuration.height)
+        let context = context
+        let applied: vpx_codec_err_t
+        (applied, releasedTokenBytes) = try ZeroFilledBlock.releasing(
+            blockOf: Self.tokenBufferBytes(width: coded.width, height: coded.height)
+        ) { [config] () throws(CodecError) in
+            var cfg = config
+            return vpx_codec_enc_config_set(context, &cfg)
+        }
         guard applied == VPX_CODEC_OK else { throw .vpx("vpx_codec_enc_config_set", Self.errorText(context, applied)) }
     }
+
+    /// Bytes of the token buffer libvpx zero-fills when it sizes the encoder for a coded picture
+    /// (vp8_alloc_compressor_data: 24 × 16 tokens a macroblock; a token is a pointer, a short and
+    /// a byte: 16 bytes on 64-bit machines, 8 on 32-bit). ZeroFilledBlock gives its untouched
+    /// pages back.
+    static func tokenBufferBytes(width: Int, height: Int) -> Int {
+        ((width + 15) / 16) * ((height + 15) / 16) * 24 * 16 * 2 * MemoryLayout<UnsafeRawPointer>.size
+    }
+
+    /// Bytes of the last token buffer libvpx allocated that went back to the kernel untouched
+    /// (0 where the buffer could not be found: another C library or libvpx layout).
+    public private(set) var releasedTokenBytes = 0
 
     /// The last frame's quantizer index (0-127, libvpx's internal scale, which libwebrtc's VP8
     /// quality thresholds use); nil before the first frame.

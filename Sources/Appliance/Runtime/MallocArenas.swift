@@ -22,9 +22,25 @@ public enum MallocArenas {
     /// that second arena; from `main`, all ended at 15-16 MiB, as with MALLOC_ARENA_MAX=1. The
     /// MALLOC_ARENA_MAX environment variable, when set, still wins.
     public static func limit() {
-        guard getenv("MALLOC_ARENA_MAX") == nil else { return }
-        _ = mallopt(M_ARENA_MAX, 1)
+        if getenv("MALLOC_ARENA_MAX") == nil { _ = mallopt(M_ARENA_MAX, 1) }
+        if getenv("MALLOC_MMAP_THRESHOLD_") == nil, getenv("MALLOC_TRIM_THRESHOLD_") == nil {
+            _ = mallopt(M_MMAP_THRESHOLD, Int32(mmapThreshold))
+            _ = mallopt(M_TRIM_THRESHOLD, Int32(trimThreshold))
+        }
     }
+
+    /// Blocks of 4 MiB and more get pages of their own. glibc's default threshold starts at 128 KiB
+    /// and rises to the size of each mapped block freed (up to 32 MiB), so where a block lands
+    /// depended on what was freed before: the VP8 encoder's token buffer (7 MiB at 640x480,
+    /// 21 MiB at 1280x720, zero-filled by libvpx) was mapped in a process's first call and came
+    /// from the heap in the next, where Codec's ZeroFilledBlock cannot give its pages back.
+    /// Frames (at most 3 MiB, 1920x1080 I420) and libvpx's reference frames stay on the heap.
+    static let mmapThreshold = 4 << 20
+    /// Setting the mmap threshold freezes the trim threshold at glibc's 128 KiB default (the
+    /// dynamic one was twice the mmap threshold): the heap's free top would go back to the kernel
+    /// and be faulted in again at every frame freed at the top. 8 MiB keeps that churn away;
+    /// WorkingSet's malloc_trim still gives everything back when a call starts and when idle.
+    static let trimThreshold = 8 << 20
 }
 #else
 public enum MallocArenas {
