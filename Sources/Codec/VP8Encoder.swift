@@ -142,13 +142,7 @@ public final class VP8Encoder {
             cfg.kf_mode = VPX_KF_DISABLED
         }
         config = cfg
-        let context = context
-        (status, releasedTokenBytes) = try ZeroFilledBlock.releasing(
-            blockOf: Self.tokenBufferBytes(width: configuration.width, height: configuration.height)
-        ) { [config] () throws(CodecError) in
-            var cfg = config
-            return vp_vpx_codec_enc_init(context, vp_vpx_vp8_cx(), &cfg, 0)
-        }
+        status = try sizingTokenBuffer(for: .full) { vp_vpx_codec_enc_init($0, vp_vpx_vp8_cx(), $1, 0) }
         guard status == VPX_CODEC_OK else { throw .vpx("vpx_codec_enc_init", Self.errorText(context, status)) }
         initialized = true
         try control(Int32(VP8E_SET_CPUUSED.rawValue), configuration.cpuUsed)
@@ -182,16 +176,22 @@ public final class VP8Encoder {
         // libvpx applies the scale when the configuration is next set (vp8_change_config sizes
         // its buffers from it, the token buffer included); until then the control only forces
         // the keyframe.
-        let coded = scale.size(width: configuration.width, height: configuration.height)
-        let context = context
-        let applied: vpx_codec_err_t
-        (applied, releasedTokenBytes) = try ZeroFilledBlock.releasing(
-            blockOf: Self.tokenBufferBytes(width: coded.width, height: coded.height)
-        ) { [config] () throws(CodecError) in
-            var cfg = config
-            return vpx_codec_enc_config_set(context, &cfg)
-        }
+        let applied = try sizingTokenBuffer(for: scale) { vpx_codec_enc_config_set($0, $1) }
         guard applied == VPX_CODEC_OK else { throw .vpx("vpx_codec_enc_config_set", Self.errorText(context, applied)) }
+    }
+
+    /// Runs a libvpx call that (re)allocates the token buffer for the picture coded at `scale`,
+    /// then gives the buffer's untouched pages back (ZeroFilledBlock).
+    private func sizingTokenBuffer(
+        for scale: VP8Scale,
+        _ call: (UnsafeMutablePointer<vpx_codec_ctx_t>, UnsafeMutablePointer<vpx_codec_enc_cfg_t>) -> vpx_codec_err_t
+    ) throws(CodecError) -> vpx_codec_err_t {
+        let coded = scale.size(width: configuration.width, height: configuration.height)
+        let status: vpx_codec_err_t
+        (status, releasedTokenBytes) = try ZeroFilledBlock.releasing(
+            blockOf: Self.tokenBufferBytes(width: coded.width, height: coded.height)
+        ) { () throws(CodecError) in call(context, &config) }
+        return status
     }
 
     /// Bytes of the token buffer libvpx zero-fills when it sizes the encoder for a coded picture

@@ -47,8 +47,7 @@ enum ZeroFilledBlock {
             let result = try body()
             guard mallinfo2().hblkhd >= mappedBefore + bytes else { return (result, 0) }
             let before = AnonymousMappings(maps: mapsBefore)
-            let added = AnonymousMappings(maps: AnonymousMappings.readMaps()).added(since: before).filter { $0.count >= bytes - page }
-            guard !added.isEmpty else { return (result, 0) }  // from the heap, or no allocation at all
+            let added = AnonymousMappings(maps: AnonymousMappings.readMaps()).added(since: before)
             return (result, release(blockOf: bytes, in: added, page: page))
         }
         #else

@@ -20,7 +20,8 @@ public enum MallocArenas {
     /// Called from an async `run()` (on a thread of Swift's pool, which already had one), half
     /// the debug daemon's idle trims after a call ended at 25-30 MiB with 15.7 MiB resident in
     /// that second arena; from `main`, all ended at 15-16 MiB, as with MALLOC_ARENA_MAX=1. The
-    /// MALLOC_ARENA_MAX environment variable, when set, still wins.
+    /// MALLOC_ARENA_MAX environment variable, when set, still wins. It also fixes the mmap and
+    /// trim thresholds (below; MALLOC_MMAP_THRESHOLD_ or MALLOC_TRIM_THRESHOLD_, when set, win).
     public static func limit() {
         if getenv("MALLOC_ARENA_MAX") == nil { _ = mallopt(M_ARENA_MAX, 1) }
         if getenv("MALLOC_MMAP_THRESHOLD_") == nil, getenv("MALLOC_TRIM_THRESHOLD_") == nil {
