@@ -50,7 +50,6 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // MARK: C libraries
@@ -95,7 +94,7 @@ let package = Package(
             name: "RoomServer",
             dependencies: ["SignalingCore",
                            .product(name: "GRDB", package: "GRDB.swift"),
-                           .product(name: "Crypto", package: "swift-crypto"),
+                           "SystemCrypto",
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
         ),
@@ -107,7 +106,7 @@ let package = Package(
                            .product(name: "HummingbirdTLS", package: "hummingbird"),
                            .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                           .product(name: "Crypto", package: "swift-crypto"),
+                           "SystemCrypto",
                            .product(name: "Logging", package: "swift-log")],
             // The call page served at `/` (plain HTML + JS, no build step).
             resources: [.copy("Web")],
@@ -122,12 +121,15 @@ let package = Package(
         // MARK: Media and devices (grow in their own issues)
         // Frame and sample types shared by Capture, Display and Peer.
         .target(name: "Media", swiftSettings: strict),
+        // SHA-256, HMAC-SHA1, MD5 and Ed25519 from the system's libcrypto (see Digests.swift for why
+        // not swift-crypto).
+        .target(name: "SystemCrypto", dependencies: ["COpenSSL"], swiftSettings: strict),
         // VP8 and Opus over libvpx / libopus: encoders, decoders, rate control (no transport).
         .target(name: "Codec", dependencies: ["Media", "CVPX", "COpus", "CGlibc"], swiftSettings: strict),
         // Our WebRTC endpoint: one folder per protocol (SDP, STUN, ICE, TURN, DTLS, SRTP, RTP, RTCP, ...).
         .target(name: "Peer",
                 dependencies: ["Media", "Codec", "CVPX", "COpus", "CSRTP", "COpenSSL", "CZlib",
-                               .product(name: "Crypto", package: "swift-crypto"),
+                               "SystemCrypto",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
                                .product(name: "Logging", package: "swift-log")],
@@ -137,7 +139,7 @@ let package = Package(
         .target(
             name: "Appliance",
             dependencies: ["Signaling", "SignalingCore", "Peer", "Capture", "Display", "Media", "TOMLConfig", "CEvdev", "CGlibc",
-                           .product(name: "Crypto", package: "swift-crypto"),
+                           "SystemCrypto",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict
@@ -177,11 +179,11 @@ let package = Package(
         .testTarget(name: "RoomServerTests", dependencies: ["RoomServer"], swiftSettings: strict),
         .testTarget(name: "SignalingServerTests", dependencies: ["SignalingServer", "Signaling", "TestSupport"],
                     swiftSettings: strict),
-        .testTarget(name: "PeerTests", dependencies: ["Peer", "Media", "TestSupport"], exclude: ["Fixtures"],
+        .testTarget(name: "PeerTests", dependencies: ["Peer", "Media", "TestSupport", "SystemCrypto"], exclude: ["Fixtures"],
                     swiftSettings: strict),
+        .testTarget(name: "SystemCryptoTests", dependencies: ["SystemCrypto"], swiftSettings: strict),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "Media"], swiftSettings: strict),
-        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "SignalingCore", "TOMLConfig", "TestSupport", "CGlibc",
-                                                   .product(name: "Crypto", package: "swift-crypto")],
+        .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "SignalingCore", "TOMLConfig", "TestSupport", "CGlibc", "SystemCrypto"],
                     swiftSettings: strict),
         // Tier 3: real kernel drivers in a QEMU guest (vivid, virtio-gpu, snd-aloop, uinput).
         .testTarget(name: "HardwareTests", dependencies: ["Capture", "Display", "Appliance", "TestSupport"],

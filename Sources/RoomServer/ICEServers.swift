@@ -1,4 +1,4 @@
-import Crypto
+import SystemCrypto
 import Foundation
 
 /// STUN and TURN servers handed to clients, and the secret shared with coturn.
@@ -74,9 +74,7 @@ public struct ICEServers: Sendable, CustomStringConvertible {
 
     /// `base64(HMAC-SHA1(secret, username))`, as coturn computes it.
     static func credential(secret: String, username: String) -> String {
-        let key = SymmetricKey(data: Data(secret.utf8))
-        let mac = HMAC<Insecure.SHA1>.authenticationCode(for: Data(username.utf8), using: key)
-        return Data(mac).base64EncodedString()
+        Data(HMACSHA1.authenticationCode(key: Array(secret.utf8), message: Array(username.utf8))).base64EncodedString()
     }
 
     public var description: String { "ICEServers(\(config))" }

@@ -1,4 +1,4 @@
-import Crypto
+import SystemCrypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -59,8 +59,7 @@ struct AdminAPI: Sendable {
             value.hasPrefix("Bearer ") ? String(value.dropFirst(7)) : nil
         } ?? ""
         // Compare digests so neither length nor content leaks through timing.
-        let a = SHA256.hash(data: Data(presented.utf8)), b = SHA256.hash(data: Data(token.utf8))
-        guard a == b else {
+        guard constantTimeEquals(SHA256.hash(Array(presented.utf8)), SHA256.hash(Array(token.utf8))) else {
             logger.warning("refused admin request", metadata: ["path": "\(request.uri.path)"])
             var response = problem(.unauthorized, "missing or wrong bearer token")
             response.headers[.wwwAuthenticate] = "Bearer"

@@ -1,5 +1,5 @@
 import Appliance
-import Crypto
+import SystemCrypto
 import Foundation
 import SignalingCore
 import Testing
@@ -131,7 +131,7 @@ struct DaemonCallTests {
         // A forged update (another key) is refused, logged, and changes nothing.
         let forged = try RemoteConfigDocument.sign(deviceId: "bob-1", version: 2,
                                                    settings: ["call.auto_answer": .string("off")],
-                                                   key: Curve25519.Signing.PrivateKey())
+                                                   key: Ed25519PrivateKey())
         #expect(try h.postConfig(forged) == 202)
         let refused = try h.waitFor("bob", "forged update refused", seconds: 10) {
             $0.bool("remoteConfig.ok") == false && $0.number("remoteConfig.version") == 2

@@ -1,5 +1,5 @@
 import Appliance
-import Crypto
+import SystemCrypto
 import Foundation
 import SignalingCore
 import TestSupport
@@ -10,7 +10,7 @@ import TOMLConfig
 final class DaemonHarness: @unchecked Sendable {
     let dir: String
     let adminToken = "test-admin-token-\(UUID().uuidString)"
-    let adminKey = Curve25519.Signing.PrivateKey()
+    let adminKey = Ed25519PrivateKey()
     private(set) var server: Process?
     private(set) var port = 0
     private var daemons: [String: Process] = [:]
@@ -22,7 +22,7 @@ final class DaemonHarness: @unchecked Sendable {
     }
 
     var url: String { "http://127.0.0.1:\(port)" }
-    var publicKey: String { adminKey.publicKey.rawRepresentation.base64EncodedString() }
+    var publicKey: String { Data(adminKey.publicKey.rawRepresentation).base64EncodedString() }
 
     func startServer(_ extra: [String] = []) throws {
         let tokenFile = dir + "/admin-token"

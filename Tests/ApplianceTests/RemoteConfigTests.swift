@@ -1,5 +1,5 @@
 import Appliance
-import Crypto
+import SystemCrypto
 import Foundation
 import SignalingCore
 import TOMLConfig
@@ -7,8 +7,8 @@ import Testing
 import TestSupport
 
 @Suite struct RemoteConfigTests {
-    let admin = Curve25519.Signing.PrivateKey()
-    let other = Curve25519.Signing.PrivateKey()
+    let admin = Ed25519PrivateKey()
+    let other = Ed25519PrivateKey()
     let dir: String
 
     init() throws {
@@ -19,7 +19,7 @@ import TestSupport
     var fileLayer: [String: TOMLValue] {
         ["signaling.room": .string("home"), "signaling.name": .string("Kitchen"),
          "admin.device_id": .string("kitchen-1"), "state.dir": .string(dir),
-         "admin.public_keys": .array([.string(admin.publicKey.rawRepresentation.base64EncodedString())])]
+         "admin.public_keys": .array([.string(Data(admin.publicKey.rawRepresentation).base64EncodedString())])]
     }
 
     func manager() -> RemoteConfigManager {
@@ -27,7 +27,7 @@ import TestSupport
         return RemoteConfigManager(layers: loaded.layers, store: RemoteConfigStore(directory: dir))
     }
 
-    func signed(_ version: Int, _ settings: [String: TOMLValue], key: Curve25519.Signing.PrivateKey? = nil,
+    func signed(_ version: Int, _ settings: [String: TOMLValue], key: Ed25519PrivateKey? = nil,
                 device: String = "kitchen-1") throws -> SignedDeviceConfig {
         try RemoteConfigDocument.sign(deviceId: device, version: version, settings: settings, key: key ?? admin, keyId: "admin-1")
     }
@@ -118,7 +118,7 @@ import TestSupport
         let m = manager()
         func sign(_ doc: String) throws -> SignedDeviceConfig {
             SignedDeviceConfig(deviceId: "kitchen-1", version: 1, document: doc,
-                               signature: try admin.signature(for: Data(doc.utf8)).base64EncodedString())
+                               signature: Data(try admin.signature(for: Array(doc.utf8))).base64EncodedString())
         }
         await expectRefused(await m.receive(try sign(#"{"settings":{}}"#)), "document.deviceId", m)
         await expectRefused(await m.receive(try sign(#"{"deviceId":"kitchen-1","version":1,"settings":{"call":{"allowed_callers":[["x"]]}}}"#)),

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 @testable import Appliance
 import CGlibc
-import Crypto
+import SystemCrypto
 import Foundation
 import Glibc
 import Testing
@@ -73,7 +73,7 @@ struct WorkingSetTests {
         return Int(line.split(separator: " ").dropFirst().first ?? "") ?? -1
     }
 
-    /// Work that runs through relocated data, protocol conformances, Foundation and swift-crypto.
+    /// Work that runs through relocated data, protocol conformances, Foundation and libcrypto.
     static func sample() throws -> String {
         struct Item: Codable, Equatable { var name: String; var values: [Double] }
         let items = (0..<50).map { Item(name: "item \($0)", values: [Double($0) / 3, .pi]) }
@@ -81,7 +81,7 @@ struct WorkingSetTests {
         encoder.outputFormatting = .sortedKeys  // keyed containers are unordered otherwise
         let json = try encoder.encode(items)
         #expect(try JSONDecoder().decode([Item].self, from: json) == items)
-        let digest = SHA256.hash(data: json).map { String(format: "%02x", $0) }.joined()
+        let digest = SHA256.hash(json).map { String(format: "%02x", $0) }.joined()
         return digest + String(describing: Date(timeIntervalSince1970: 1e9)) + "\(Set(items.map(\.name)).count)"
     }
 

@@ -1,7 +1,7 @@
 // Interop with aioice (Python, an independent ICE implementation) on 127.0.0.1, and TURN
 // (RFC 8656) through coturn on loopback with TURN REST credentials. Each test starts and stops
 // its own processes.
-import Crypto
+import SystemCrypto
 import Foundation
 import NIOCore
 import Testing
@@ -129,7 +129,7 @@ struct ICEInteropTests {
     /// TURN REST credentials (draft-uberti-behave-turn-rest, coturn use-auth-secret).
     static func restCredentials(secret: String, name: String) -> (String, String) {
         let username = "\(Int(Date().timeIntervalSince1970) + 3600):\(name)"
-        let mac = HMAC<Insecure.SHA1>.authenticationCode(for: Data(username.utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        let mac = HMACSHA1.authenticationCode(key: Array(secret.utf8), message: Array(username.utf8))
         return (username, Data(mac).base64EncodedString())
     }
 

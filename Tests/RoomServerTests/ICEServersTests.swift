@@ -3,7 +3,7 @@ import RoomServer
 import Testing
 
 @Suite struct ICEServersTests {
-    /// `base64(HMAC-SHA1(secret, message))` computed by the openssl CLI, independently of swift-crypto.
+    /// `base64(HMAC-SHA1(secret, message))` computed by the openssl command (RFC 2202 vectors check ours in SystemCryptoTests).
     func opensslCredential(secret: String, username: String) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")

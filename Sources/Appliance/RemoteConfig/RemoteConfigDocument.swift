@@ -1,5 +1,5 @@
 // The signed remote-configuration document (issue #7 item 8) carried by SignalingCore's
-// SignedDeviceConfig: the administrator signs, with Ed25519 (RFC 8032, swift-crypto), the exact UTF-8
+// SignedDeviceConfig: the administrator signs, with Ed25519 (RFC 8032, the system libcrypto), the exact UTF-8
 // bytes of a JSON object
 //
 //     {"deviceId": "kitchen-1", "version": 7,
@@ -8,7 +8,7 @@
 // `settings` uses the TOML file's sections and keys (nested objects or dotted names). `deviceId` and
 // `version` are inside the signed bytes because the envelope around them is not signed: a replayed
 // document cannot be dressed up with a new version.
-import Crypto
+import SystemCrypto
 import Foundation
 import SignalingCore
 import TOMLConfig
@@ -27,9 +27,9 @@ public enum RemoteConfigDocument {
     /// Signs a document with an administrator key: what `videophone sign-config` produces and
     /// `POST /api/devices/{id}/config` takes.
     public static func sign(deviceId: String, version: Int, settings: [String: TOMLValue],
-                            key: Curve25519.Signing.PrivateKey, keyId: String? = nil) throws -> SignedDeviceConfig {
+                            key: Ed25519PrivateKey, keyId: String? = nil) throws -> SignedDeviceConfig {
         let document = make(deviceId: deviceId, version: version, settings: settings)
-        let signature = try key.signature(for: Data(document.utf8))
+        let signature = Data(try key.signature(for: Array(document.utf8)))
         return SignedDeviceConfig(deviceId: deviceId, version: version, document: document,
                                   signature: signature.base64EncodedString(), keyId: keyId)
     }
@@ -37,8 +37,8 @@ public enum RemoteConfigDocument {
     /// A new administrator key pair as base64 (private: the 32-byte seed; public: 32 bytes for
     /// `admin.public_keys`).
     public static func generateKeyPair() -> (privateKey: String, publicKey: String) {
-        let key = Curve25519.Signing.PrivateKey()
-        return (key.rawRepresentation.base64EncodedString(), key.publicKey.rawRepresentation.base64EncodedString())
+        let key = Ed25519PrivateKey()
+        return (Data(key.rawRepresentation).base64EncodedString(), Data(key.publicKey.rawRepresentation).base64EncodedString())
     }
 
     /// The parsed content of a verified document.

@@ -4,7 +4,7 @@
 // the settings validated as a whole configuration layered over the local file before anything is
 // written; a refused update changes nothing. Local-only keys (`admin.*`, `state.*`) cannot be set from
 // afar. Logs never carry secret values.
-import Crypto
+import SystemCrypto
 import Foundation
 import Logging
 import SignalingCore
@@ -22,7 +22,7 @@ public enum RemoteConfigVerifier {
         let message = signed.signedBytes
         let verified = publicKeys.contains { encoded in
             guard let raw = Data(base64Encoded: encoded),
-                  let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else { return false }
+                  let key = try? Ed25519PublicKey(rawRepresentation: raw) else { return false }
             return key.isValidSignature(signature, for: message)
         }
         guard verified else { throw .badSignature }

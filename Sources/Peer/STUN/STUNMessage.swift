@@ -3,7 +3,7 @@
 // only), FINGERPRINT (§14.7) and the credential keys (§9.1.1 short-term, §9.2.2 long-term).
 // TURN methods from RFC 8656 §17. Decoding never traps: every failure is a `STUNError` value.
 import CZlib
-import Crypto
+import SystemCrypto
 
 /// The 96-bit transaction id (RFC 8489 §5).
 public struct STUNTransactionID: Sendable, Hashable, CustomStringConvertible {
@@ -386,9 +386,8 @@ public struct STUNMessage: Sendable, Equatable {
         // The length field as the sender saw it when computing the HMAC: up to the end of MI.
         covered.setUInt16(UInt16(truncatingIfNeeded: offset + 24 - STUNMessage.headerLength), at: 2)
         let mac = raw[(offset + 4)..<(offset + 24)]
-        // swift-crypto's check compares in constant time, so timing leaks nothing about the MAC.
-        return HMAC<Insecure.SHA1>.isValidAuthenticationCode(
-            mac, authenticating: covered, using: SymmetricKey(data: key))
+        // Compared in constant time, so timing leaks nothing about the MAC.
+        return constantTimeEquals(HMACSHA1.authenticationCode(key: key, message: covered), mac)
     }
 
     /// Checks FINGERPRINT (RFC 8489 §14.7) of the received bytes. False when absent.
@@ -414,13 +413,13 @@ public struct STUNMessage: Sendable, Equatable {
     /// MD5(username ":" realm ":" password). Inputs must already be prepared (SASLprep /
     /// OpaqueString); this does not normalise them.
     public static func longTermKey(username: String, realm: String, password: String) -> [UInt8] {
-        Array(Insecure.MD5.hash(data: Array("\(username):\(realm):\(password)".utf8)))
+        InsecureMD5.hash(Array("\(username):\(realm):\(password)".utf8))
     }
 
     // MARK: Primitives
 
     static func hmacSHA1(key: [UInt8], message: [UInt8]) -> [UInt8] {
-        Array(HMAC<Insecure.SHA1>.authenticationCode(for: message, using: SymmetricKey(data: key)))
+        HMACSHA1.authenticationCode(key: key, message: message)
     }
 
     /// zlib's CRC-32 (ISO 3309 polynomial, as RFC 8489 §14.7 requires).
