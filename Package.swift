@@ -148,7 +148,7 @@ let package = Package(
         // MARK: Executables
         .executableTarget(
             name: "videophone",
-            dependencies: ["Signaling", "Capture", "Display", "Appliance",
+            dependencies: ["Signaling", "SignalingCore", "Capture", "Display", "Appliance", "TOMLConfig", "SystemCrypto",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict, linkerSettings: lean

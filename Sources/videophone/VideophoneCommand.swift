@@ -13,6 +13,6 @@ struct VideophoneCommand: AsyncParsableCommand {
         commandName: "videophone",
         abstract: "Tools for the videophone appliance.",
         subcommands: [SignalCommand.self, PeerCommand.self, DevicesCommand.self, DemoCommand.self,
-                      PressCommand.self, StatusCommand.self, ControlCommand.self]
+                      PressCommand.self, StatusCommand.self, ControlCommand.self, KeygenCommand.self, SignConfigCommand.self]
     )
 }

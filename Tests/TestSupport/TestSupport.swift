@@ -20,6 +20,21 @@ public enum Repo {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(name).path
     }
 
+    /// Runs a product to its end: exit status, standard output, standard error (for short outputs).
+    public static func run(_ product: String, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.product(product))
+        p.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
     /// The release build of these products (what an appliance runs; `image/build` and
     /// `scripts/bench-media` make it in `.build-release`) when they exist and that build last ran
     /// after every source file changed (SwiftPM leaves a product that needed nothing untouched, so
