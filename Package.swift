@@ -181,7 +181,7 @@ let package = Package(
                     swiftSettings: strict),
         .testTarget(name: "PeerTests", dependencies: ["Peer", "Media", "TestSupport", "SystemCrypto"], exclude: ["Fixtures"],
                     swiftSettings: strict),
-        .testTarget(name: "SystemCryptoTests", dependencies: ["SystemCrypto"], swiftSettings: strict),
+        .testTarget(name: "SystemCryptoTests", dependencies: ["SystemCrypto", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CodecTests", dependencies: ["Codec", "Media"], swiftSettings: strict),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "SignalingCore", "TOMLConfig", "TestSupport", "CGlibc", "SystemCrypto"],
                     swiftSettings: strict),

@@ -85,10 +85,7 @@ struct SignConfigCommand: ParsableCommand {
         // [table] would otherwise land in that table. --set wins over the file.
         var settings: [String: TOMLValue] = [:]
         if let settingsFile {
-            let text: String
-            do { text = try String(contentsOfFile: settingsFile, encoding: .utf8) } catch {
-                throw CommandFailure("cannot read \(settingsFile): \(error.localizedDescription)")
-            }
+            let text = try Self.readText(settingsFile)
             do { settings = try TOMLDocument(parsing: text).values } catch {
                 throw CommandFailure("\(settingsFile): \(error)")
             }
@@ -107,12 +104,15 @@ struct SignConfigCommand: ParsableCommand {
         print(String(decoding: try encoder.encode(signed), as: UTF8.self))
     }
 
-    /// The key file's base64 seed; the key itself never appears in an error.
-    static func readPrivateKey(_ path: String) throws -> Ed25519PrivateKey {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+    static func readText(_ path: String) throws -> String {
+        do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw CommandFailure("cannot read \(path): \(error.localizedDescription)")
         }
+    }
+
+    /// The key file's base64 seed; the key itself never appears in an error.
+    static func readPrivateKey(_ path: String) throws -> Ed25519PrivateKey {
+        let text = try readText(path)
         guard let raw = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)),
               let key = try? Ed25519PrivateKey(rawRepresentation: raw) else {
             throw CommandFailure("\(path) does not hold a private key from `videophone keygen` (32 bytes, base64)")

@@ -2,14 +2,12 @@
 // srtp_validate_gcm: AES-CM-128/HMAC-SHA1-80 and AEAD-AES-128-GCM, RTP and RTCP), replay and
 // tamper rejection, and the RFC 5764 §4.2 keying-material split. The reference packets pass through
 // the OpenSSL implementations (SRTPOpenSSLCrypto) that replace libsrtp's own crypto.
+import TestSupport
 import Testing
 import NIOCore
 @testable import Peer
 
-private func hex(_ text: String) -> [UInt8] {
-    let digits = Array(text.filter { !$0.isWhitespace })
-    return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(digits[$0...$0 + 1]), radix: 16)! }
-}
+private func hex(_ text: String) -> [UInt8] { hexBytes(text) }
 
 @Suite("SRTP sessions")
 struct SRTPSessionTests {

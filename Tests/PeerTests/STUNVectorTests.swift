@@ -1,21 +1,12 @@
 // RFC 5769 STUN test vectors (§2.1-§2.4), typed from the RFC. They check our RFC 8489
 // encoding, XOR-MAPPED-ADDRESS (§14.2), MESSAGE-INTEGRITY (§14.5) and FINGERPRINT (§14.7)
 // against independent implementations' output.
+import TestSupport
 import Testing
 @testable import Peer
 
 /// Hex text (whitespace ignored) to bytes.
-func stunHex(_ text: String) -> [UInt8] {
-    let digits = text.filter { $0.isHexDigit }
-    var out: [UInt8] = []
-    var i = digits.startIndex
-    while i < digits.endIndex {
-        let j = digits.index(i, offsetBy: 2)
-        out.append(UInt8(digits[i..<j], radix: 16)!)
-        i = j
-    }
-    return out
-}
+func stunHex(_ text: String) -> [UInt8] { hexBytes(text) }
 
 enum RFC5769 {
     static let shortTermPassword = "VOkJxbRl1RmTxUk/WvJxBt"

@@ -1,16 +1,8 @@
 import SystemCrypto
+import TestSupport
 import Testing
 
-private func hex(_ s: String) -> [UInt8] {
-    var out: [UInt8] = []
-    var i = s.startIndex
-    while i < s.endIndex {
-        let j = s.index(i, offsetBy: 2)
-        out.append(UInt8(s[i..<j], radix: 16)!)
-        i = j
-    }
-    return out
-}
+private func hex(_ text: String) -> [UInt8] { hexBytes(text) }
 
 @Suite struct DigestTests {
     @Test("SHA-256: FIPS 180-4 examples (empty, \"abc\")")

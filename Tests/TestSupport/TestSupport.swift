@@ -3,6 +3,19 @@ import Foundation
 // Helpers shared by the interop test targets: repository paths, child processes that are always
 // stopped, and a private CA made with the openssl CLI.
 
+/// Hex text to bytes, for test vectors; whitespace and other non-hex characters are ignored.
+public func hexBytes(_ text: String) -> [UInt8] {
+    let digits = text.filter { $0.isHexDigit }
+    var out: [UInt8] = []
+    var i = digits.startIndex
+    while i < digits.endIndex {
+        let j = digits.index(i, offsetBy: 2)
+        out.append(UInt8(digits[i..<j], radix: 16)!)
+        i = j
+    }
+    return out
+}
+
 /// Paths of the checkout, found from this file so tests work from any working directory.
 public enum Repo {
     public static let root: URL = URL(fileURLWithPath: #filePath)
