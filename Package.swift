@@ -138,7 +138,7 @@ let package = Package(
         .target(name: "Display", dependencies: ["Media", "CDRM", "CALSA", "CYUV", "CPNG", "CZlib"], swiftSettings: strict),
         .target(
             name: "Appliance",
-            dependencies: ["Signaling", "SignalingCore", "Peer", "Capture", "Display", "Media", "TOMLConfig", "CEvdev", "CGlibc",
+            dependencies: ["Signaling", "SignalingCore", "Peer", "Codec", "Capture", "Display", "Media", "TOMLConfig", "CEvdev", "CGlibc",
                            "SystemCrypto",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log")],
@@ -182,7 +182,7 @@ let package = Package(
         .testTarget(name: "PeerTests", dependencies: ["Peer", "Media", "TestSupport", "SystemCrypto"], exclude: ["Fixtures"],
                     swiftSettings: strict),
         .testTarget(name: "SystemCryptoTests", dependencies: ["SystemCrypto", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "CodecTests", dependencies: ["Codec", "Media"], swiftSettings: strict),
+        .testTarget(name: "CodecTests", dependencies: ["Codec", "Media", "CGlibc", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ApplianceTests", dependencies: ["Appliance", "SignalingCore", "TOMLConfig", "TestSupport", "CGlibc", "SystemCrypto"],
                     swiftSettings: strict),
         // Tier 3: real kernel drivers in a QEMU guest (vivid, virtio-gpu, snd-aloop, uinput).

@@ -35,11 +35,15 @@ public struct SyntheticCamera: Sendable {
     public let font: PSFFont?
     private let start: MediaTime
     private var frameNumber: UInt64 = 0
-    /// `.camera`: the textured bars' luma, `panRange` pixels wider than the picture.
+    /// `.camera`: the textured bars' luma, `panRange` pixels wider than the picture and at most
+    /// `textureRows` high, repeated down the picture (VP8's realtime motion search looks a few
+    /// dozen pixels away, never 256 rows: the repeat saves no bits, and 1 MB at 1280x720).
     private let texture: [UInt8]
-    /// `.camera`: sensor noise (−3…3), read at a different offset every frame.
+    /// `.camera`: sensor noise (−3…3), each row of each frame read from its own offset.
     private let noise: [Int8]
     static let panRange = 64
+    static let textureRows = 256
+    static let noiseSpan = 65_536
 
     /// BT.601 limited-range (Y, U, V) of 75 % bars: white, yellow, cyan, green, magenta, red, blue.
     static let bars: [(Int32, Int32, Int32)] = [
@@ -64,15 +68,15 @@ public struct SyntheticCamera: Sendable {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         func next() -> UInt64 { state ^= state << 13; state ^= state >> 7; state ^= state << 17; return state }
         let wide = width + panRange
-        var texture = [UInt8](repeating: 0, count: wide * height)
-        for y in 0..<height {
+        var texture = [UInt8](repeating: 0, count: wide * min(height, textureRows))
+        for y in 0..<min(height, textureRows) {
             for x in 0..<wide {
                 let bar = Int(bars[min(bars.count - 1, (x % width) * bars.count / width)].0)
                 let detail = Int(next() % 49) - 24  // fine texture: ±24 levels
                 texture[y * wide + x] = UInt8(clamping: bar + detail)
             }
         }
-        let noise = (0..<(width * height + 8191)).map { _ in Int8(Int(next() % 7) - 3) }
+        let noise = (0..<(noiseSpan + width)).map { _ in Int8(Int(next() % 7) - 3) }
         return (texture, noise)
     }
 
@@ -81,12 +85,14 @@ public struct SyntheticCamera: Sendable {
         let wide = configuration.width + Self.panRange
         let step = Int(number % UInt64(2 * Self.panRange))
         let pan = step < Self.panRange ? step : 2 * Self.panRange - step
-        let noiseOffset = Int((number &* 7919) % 8192)
+        let noiseOffset = Int((number &* 7919) % UInt64(Self.noiseSpan))
         texture.withUnsafeBufferPointer { texture in
             noise.withUnsafeBufferPointer { noise in
                 for y in 0..<planes.height {
                     let row = planes.y + y * planes.strideY
-                    let source = y * wide + pan, grain = noiseOffset + y * planes.width
+                    // A multiplicative hash of the row: neighbouring rows and frames read far apart.
+                    let source = (y % Self.textureRows) * wide + pan
+                    let grain = (noiseOffset &+ (y &* 40_503)) % Self.noiseSpan
                     for x in 0..<planes.width {
                         row[x] = UInt8(clamping: Int(texture[source + x]) + Int(noise[grain + x]))
                     }

@@ -21,6 +21,26 @@ public enum VP8DecodeError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// libvpx's VP8 frame buffer (vp8_yv12_alloc_frame_buffer: 16-aligned size, 32-pixel borders,
+/// rows of 32-aligned strides). Besides the reference frames, vp8_alloc_frame_buffers gives the
+/// encoder and the decoder one for post-processing and fills it with 128 (grey), which makes it
+/// resident: 1.5 MiB each at 1280x720. Only the decoder's optional post-processing
+/// (VPX_CODEC_USE_POSTPROC, never asked for here) and the encoder's preview frame
+/// (vpx_codec_get_preview_frame, never called) read it, so its pages go back to the kernel
+/// (ZeroFilledBlock) once the codec has filled them.
+public enum VP8FrameBuffer {
+    static let postprocessingFill: UInt8 = 128
+
+    public static func bytes(width: Int, height: Int) -> Int {
+        let border = 32
+        let alignedWidth = (width + 15) & ~15, alignedHeight = (height + 15) & ~15
+        let strideY = (alignedWidth + 2 * border + 31) & ~31
+        let lumaBytes = (alignedHeight + 2 * border) * strideY
+        let chromaBytes = (alignedHeight / 2 + border) * (strideY / 2)
+        return lumaBytes + 2 * chromaBytes
+    }
+}
+
 /// A libvpx VP8 decoder. Not thread-safe: use it from one isolation domain (the receiver's).
 public final class VP8Decoder {
     private let context: UnsafeMutablePointer<vpx_codec_ctx_t>
@@ -28,6 +48,9 @@ public final class VP8Decoder {
     public private(set) var needsKeyframe = true
     public private(set) var framesDecoded = 0
     public private(set) var errors = 0
+    /// Bytes of libvpx's post-processing frame given back at the last (re)allocation (VP8FrameBuffer).
+    public private(set) var releasedBytes = 0
+    private var allocatedSize: (width: Int, height: Int)?
 
     public init(threads: Int = 1) throws(CodecError) {
         context = .allocate(capacity: 1)
@@ -54,31 +77,68 @@ public final class VP8Decoder {
         guard !data.isEmpty else { throw .failed("empty frame") }
         let isKey = VP8FrameHeader.isKeyframe(data)
         if needsKeyframe && !isKey { throw .needKeyframe }
-        let status = data.withUnsafeBufferPointer { buffer in
-            vpx_codec_decode(context, buffer.baseAddress, UInt32(buffer.count), nil, 0)
+        let outcome: DecodeOutcome
+        if let size = VP8FrameHeader.keyframeSize(data), size.width != allocatedSize?.width || size.height != allocatedSize?.height {
+            // This keyframe makes libvpx (re)allocate its frame buffers, the post-processing one
+            // among them (VP8FrameBuffer): released here, never the one holding the picture.
+            var shown: UnsafeRawPointer?
+            do {
+                (outcome, releasedBytes) = try ZeroFilledBlock.releasing(
+                    [.init(bytes: VP8FrameBuffer.bytes(width: size.width, height: size.height), fill: VP8FrameBuffer.postprocessingFill)],
+                    keep: { shown }
+                ) { () throws(CodecError) -> DecodeOutcome in
+                    let outcome = run(data)
+                    shown = outcome.picture?.pointee.planes.0.map { UnsafeRawPointer($0) }
+                    return outcome
+                }
+            } catch {
+                outcome = DecodeOutcome(status: VPX_CODEC_ERROR)  // run(data) does not throw
+            }
+            if outcome.status == VPX_CODEC_OK { allocatedSize = size }
+        } else {
+            outcome = run(data)
         }
-        guard status == VPX_CODEC_OK else {
+        guard outcome.status == VPX_CODEC_OK else {
             needsKeyframe = true
             errors += 1
-            throw .failed(String(cString: vpx_codec_err_to_string(status)))
+            throw .failed(String(cString: vpx_codec_err_to_string(outcome.status)))
         }
-        var corrupted: Int32 = 0
-        if vp_vpx_control_int_ptr(context, Int32(VP8D_GET_FRAME_CORRUPTED.rawValue), &corrupted) == VPX_CODEC_OK,
-           corrupted != 0 {
+        guard !outcome.corrupted else {
             needsKeyframe = true
             errors += 1
-            var iterator: vpx_codec_iter_t?
-            while vpx_codec_get_frame(context, &iterator) != nil {}
             throw .corrupted
         }
-        var iterator: vpx_codec_iter_t?
-        guard let image = vpx_codec_get_frame(context, &iterator) else { throw .failed("no picture") }
-        while vpx_codec_get_frame(context, &iterator) != nil {}
+        guard let image = outcome.picture else { throw .failed("no picture") }
         let frame = Self.copy(image.pointee, timestamp: timestamp, sequence: sequence)
         guard let frame else { errors += 1; needsKeyframe = true; throw .failed("unexpected image format") }
         needsKeyframe = false
         framesDecoded += 1
         return frame
+    }
+
+    private struct DecodeOutcome {
+        var status: vpx_codec_err_t
+        var corrupted = false
+        /// libvpx's picture, valid until the next decode.
+        var picture: UnsafeMutablePointer<vpx_image_t>?
+    }
+
+    /// One vpx_codec_decode, libvpx's corruption flag (VP8D_GET_FRAME_CORRUPTED) and the picture.
+    private func run(_ data: [UInt8]) -> DecodeOutcome {
+        let status = data.withUnsafeBufferPointer { buffer in
+            vpx_codec_decode(context, buffer.baseAddress, UInt32(buffer.count), nil, 0)
+        }
+        guard status == VPX_CODEC_OK else { return DecodeOutcome(status: status) }
+        var corrupted: Int32 = 0
+        var iterator: vpx_codec_iter_t?
+        if vp_vpx_control_int_ptr(context, Int32(VP8D_GET_FRAME_CORRUPTED.rawValue), &corrupted) == VPX_CODEC_OK,
+           corrupted != 0 {
+            while vpx_codec_get_frame(context, &iterator) != nil {}
+            return DecodeOutcome(status: status, corrupted: true)
+        }
+        let picture = vpx_codec_get_frame(context, &iterator)
+        while vpx_codec_get_frame(context, &iterator) != nil {}
+        return DecodeOutcome(status: status, picture: picture)
     }
 
     /// Copies a libvpx I420 image (padded strides) into a tight contiguous `VideoFrame`.

@@ -188,9 +188,10 @@ public final class VP8Encoder {
     ) throws(CodecError) -> vpx_codec_err_t {
         let coded = scale.size(width: configuration.width, height: configuration.height)
         let status: vpx_codec_err_t
-        (status, releasedTokenBytes) = try ZeroFilledBlock.releasing(
-            blockOf: Self.tokenBufferBytes(width: coded.width, height: coded.height)
-        ) { () throws(CodecError) in call(context, &config) }
+        (status, releasedTokenBytes) = try ZeroFilledBlock.releasing([
+            .init(bytes: Self.tokenBufferBytes(width: coded.width, height: coded.height)),
+            .init(bytes: VP8FrameBuffer.bytes(width: coded.width, height: coded.height), fill: VP8FrameBuffer.postprocessingFill),
+        ]) { () throws(CodecError) in call(context, &config) }
         return status
     }
 
@@ -198,12 +199,13 @@ public final class VP8Encoder {
     /// (vp8_alloc_compressor_data: 24 × 16 tokens a macroblock; a token is a pointer, a short and
     /// a byte: 16 bytes on 64-bit machines, 8 on 32-bit). ZeroFilledBlock gives its untouched
     /// pages back.
-    static func tokenBufferBytes(width: Int, height: Int) -> Int {
+    public static func tokenBufferBytes(width: Int, height: Int) -> Int {
         ((width + 15) / 16) * ((height + 15) / 16) * 24 * 16 * 2 * MemoryLayout<UnsafeRawPointer>.size
     }
 
-    /// Bytes of the last token buffer libvpx allocated that went back to the kernel untouched
-    /// (0 where the buffer could not be found: another C library or libvpx layout).
+    /// Bytes of the last token buffer (and post-processing frame, VP8FrameBuffer) libvpx allocated
+    /// that went back to the kernel untouched (0 where they could not be found: another C library
+    /// or libvpx layout).
     public private(set) var releasedTokenBytes = 0
 
     /// The last frame's quantizer index (0-127, libvpx's internal scale, which libwebrtc's VP8

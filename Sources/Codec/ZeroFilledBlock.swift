@@ -30,12 +30,29 @@ import Synchronization
 enum ZeroFilledBlock {
     private static let lock = Mutex<Void>(())
 
+    /// A block libvpx allocates and fills with one byte value inside `body`.
+    struct Block {
+        var bytes: Int
+        var fill: UInt8 = 0
+    }
+
     /// Runs `body`, which allocates and zero-fills a block of `bytes`, then gives the kernel back
     /// the block's pages that are still all zeros. Returns body's result and the bytes released.
     static func releasing<R>(blockOf bytes: Int, _ body: () throws(CodecError) -> R) throws(CodecError) -> (R, Int) {
+        try releasing([Block(bytes: bytes)], body)
+    }
+
+    /// The same for several blocks at once; a block filled with another byte than zero is taken
+    /// only when all its pages but the first and last (the allocators' headers, the fill's end)
+    /// hold that byte; `keep`, asked after `body`, names an address inside a block to leave alone whatever it holds (a decoded
+    /// picture that happens to be flat grey). A block below the process's fixed mmap threshold
+    /// (FrameBufferMemory) is only found while the threshold is lowered for `body`.
+    static func releasing<R>(_ blocks: [Block], keep: () -> UnsafeRawPointer? = { nil },
+                             _ body: () throws(CodecError) -> R) throws(CodecError) -> (R, Int) {
         #if canImport(Glibc)
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        guard page > 0, bytes >= 64 * page else { return (try body(), 0) }
+        let wanted = blocks.filter { $0.bytes >= 64 * page }
+        guard page > 0, let smallest = wanted.map(\.bytes).min() else { return (try body(), 0) }
         return try lock.withLock { _ throws(CodecError) -> (R, Int) in
             // glibc counts the bytes of its mmapped chunks: when they did not grow by a block,
             // the block came from the heap and there is nothing to look for (reading the maps
@@ -44,11 +61,14 @@ enum ZeroFilledBlock {
             // when needed.
             let mappedBefore = mallinfo2().hblkhd
             let mapsBefore = AnonymousMappings.readMaps()
+            let lowered = FrameBufferMemory.lowerThreshold(to: smallest / 2)
+            defer { FrameBufferMemory.restoreThreshold(lowered) }
             let result = try body()
-            guard mallinfo2().hblkhd >= mappedBefore + bytes else { return (result, 0) }
+            guard mallinfo2().hblkhd >= mappedBefore + smallest else { return (result, 0) }
             let before = AnonymousMappings(maps: mapsBefore)
             let added = AnonymousMappings(maps: AnonymousMappings.readMaps()).added(since: before)
-            return (result, release(blockOf: bytes, in: added, page: page))
+            let kept = keep().map { Int(bitPattern: $0) }
+            return (result, wanted.reduce(0) { $0 + release($1, in: added, keeping: kept, page: page) })
         }
         #else
         return (try body(), 0)
@@ -57,11 +77,11 @@ enum ZeroFilledBlock {
 
     #if canImport(Glibc)
     /// Walks the new address ranges chunk by chunk (glibc puts its mmapped chunks side by side,
-    /// and the kernel merges them into one mapping) to the one of our size, and releases its zero
-    /// pages: all but the first, which holds the allocators' headers.
-    private static func release(blockOf bytes: Int, in ranges: [Range<Int>], page: Int) -> Int {
+    /// and the kernel merges them into one mapping) to the first one of the block's size holding
+    /// its fill, and releases those pages: all but the first, which holds the allocators' headers.
+    private static func release(_ block: Block, in ranges: [Range<Int>], keeping kept: Int?, page: Int) -> Int {
         guard let memory = OwnMemory(page: page) else { return 0 }
-        let smallest = bytes, largest = bytes + 2 * page
+        let smallest = block.bytes, largest = block.bytes + 2 * page
         for range in ranges {
             var start = range.lowerBound
             while start + smallest - page <= range.upperBound {
@@ -70,8 +90,10 @@ enum ZeroFilledBlock {
                     let size = Int(truncatingIfNeeded: word), chunk = size & ~7
                     // IS_MMAPPED (2) alone among glibc's flag bits, a whole number of pages.
                     if size & 7 == 2, chunk > 0, chunk % page == 0, start + chunk <= range.upperBound {
-                        if chunk >= smallest && chunk <= largest {
-                            return memory.releaseZeroPages(from: start + page, to: start + chunk)
+                        if chunk >= smallest && chunk <= largest && !(kept.map { (start..<start + chunk).contains($0) } ?? false),
+                           block.fill == 0
+                            || memory.filledPages(from: start + page, to: start + chunk, with: block.fill) >= block.bytes / page - 2 {
+                            return memory.releasePages(from: start + page, to: start + chunk, filledWith: block.fill)
                         }
                         step = chunk
                     }
@@ -82,6 +104,43 @@ enum ZeroFilledBlock {
         return 0
     }
     #endif
+}
+
+/// glibc's mmap threshold, as a process fixed it (Appliance's MallocArenas, from `main`). libvpx's
+/// frame buffers (1.5 MiB at 1280x720) stay below it, on the heap, where a block cannot be told
+/// apart or given back alone; while libvpx allocates them, the threshold is lowered so they get
+/// pages of their own, then set back. Where nothing fixed it (glibc's dynamic threshold, which
+/// mallopt would freeze), it is left alone and those blocks are not looked for.
+public enum FrameBufferMemory {
+    private static let fixedThreshold = Atomic<Int>(0)
+
+    /// Fixes glibc's mmap threshold (mallopt(M_MMAP_THRESHOLD)) and remembers it.
+    public static func fixMmapThreshold(at bytes: Int) {
+        #if canImport(Glibc)
+        _ = mallopt(M_MMAP_THRESHOLD, Int32(bytes))
+        fixedThreshold.store(bytes, ordering: .relaxed)
+        #endif
+    }
+
+    /// Lowers the threshold to `bytes`, so that blocks larger than that get pages of their own,
+    /// when the process fixed one above it; returns the value to set back (callers hold
+    /// ZeroFilledBlock's lock, so no two lower it at once).
+    static func lowerThreshold(to bytes: Int) -> Int? {
+        #if canImport(Glibc)
+        let fixed = fixedThreshold.load(ordering: .relaxed)
+        guard fixed > 0, bytes < fixed, bytes > 0 else { return nil }
+        _ = mallopt(M_MMAP_THRESHOLD, Int32(bytes))
+        return fixed
+        #else
+        return nil
+        #endif
+    }
+
+    static func restoreThreshold(_ fixed: Int?) {
+        #if canImport(Glibc)
+        if let fixed { _ = mallopt(M_MMAP_THRESHOLD, Int32(fixed)) }
+        #endif
+    }
 }
 
 #if canImport(Glibc)
@@ -146,6 +205,7 @@ final class OwnMemory {
     private let fd: Int32
     private let page: Int
     private let zeros: UnsafeMutableRawPointer
+    private let filled: UnsafeMutableRawPointer
     private let buffer: UnsafeMutableRawPointer
     private static let pagesPerRead = 16
 
@@ -155,12 +215,14 @@ final class OwnMemory {
         self.page = page
         zeros = .allocate(byteCount: page, alignment: 16)
         zeros.initializeMemory(as: UInt8.self, repeating: 0, count: page)
+        filled = .allocate(byteCount: page, alignment: 16)
         buffer = .allocate(byteCount: page * Self.pagesPerRead, alignment: 16)
     }
 
     deinit {
         close(fd)
         zeros.deallocate()
+        filled.deallocate()
         buffer.deallocate()
     }
 
@@ -169,8 +231,29 @@ final class OwnMemory {
         return pread(fd, &value, 8, off_t(address)) == 8 ? value : nil
     }
 
-    /// madvise(MADV_DONTNEED) on each run of all-zero pages in [start, end); the bytes released.
-    func releaseZeroPages(from start: Int, to end: Int) -> Int {
+    /// How many whole pages in [start, end) hold only `fill`.
+    func filledPages(from start: Int, to end: Int, with fill: UInt8) -> Int {
+        let pattern = self.pattern(fill)
+        var address = start, count = 0
+        while address + page <= end {
+            let pages = min(Self.pagesPerRead, (end - address) / page)
+            guard pread(fd, buffer, pages * page, off_t(address)) == pages * page else { return count }
+            for index in 0..<pages where memcmp(buffer + index * page, pattern, page) == 0 { count += 1 }
+            address += pages * page
+        }
+        return count
+    }
+
+    private func pattern(_ fill: UInt8) -> UnsafeMutableRawPointer {
+        if fill != 0 { filled.initializeMemory(as: UInt8.self, repeating: fill, count: page) }
+        return fill == 0 ? zeros : filled
+    }
+
+    /// madvise(MADV_DONTNEED) on each run of pages in [start, end) that hold only `fill`; the bytes
+    /// released. They read as zeros afterwards: for a zero fill nothing changed; for another, the
+    /// caller knows the owner never reads them (libvpx's post-processing buffer).
+    func releasePages(from start: Int, to end: Int, filledWith fill: UInt8 = 0) -> Int {
+        let pattern = self.pattern(fill)
         var released = 0
         var runStart: Int?
         func flush(_ upTo: Int) {
@@ -184,7 +267,7 @@ final class OwnMemory {
             guard pages > 0, pread(fd, buffer, pages * page, off_t(address)) == pages * page else { break }
             for index in 0..<pages {
                 let at = address + index * page
-                if memcmp(buffer + index * page, zeros, page) == 0 {
+                if memcmp(buffer + index * page, pattern, page) == 0 {
                     if runStart == nil { runStart = at }
                 } else {
                     flush(at)

@@ -32,6 +32,8 @@ struct Options {
     var floorOnly = false
     /// Measure the transport floor instead (TransportFloor.swift): SRTP and loopback UDP alone.
     var transportFloor = false
+    /// Report what the codecs gave back to the kernel instead (CodecMemory.swift).
+    var memory = false
 
     /// The pictures every run (and the dump) uses: the same frames for the floor, our path and aiortc.
     func camera() -> SyntheticCamera {
@@ -52,11 +54,12 @@ struct Options {
             case "--paced": paced = true
             case "--floor-only": floorOnly = true
             case "--transport-floor": transportFloor = true
+            case "--memory": memory = true
             case "--dump" where i + 2 < arguments.count && Int(arguments[i + 2]) != nil:
                 dumpPath = arguments[i + 1]; dumpFrames = Int(arguments[i + 2])!; i += 2
             case "--scene" where i + 1 < arguments.count && SyntheticCamera.Scene(rawValue: arguments[i + 1]) != nil:
                 scene = SyntheticCamera.Scene(rawValue: arguments[i + 1])!; i += 1
-            default: print("usage: codec-bench [--width W --height H | --720p] [--seconds N] [--bitrate BPS] [--scene bars|camera] [--paced] [--floor-only] [--transport-floor] [--dump PATH FRAMES]"); exit(2)
+            default: print("usage: codec-bench [--width W --height H | --720p] [--seconds N] [--bitrate BPS] [--scene bars|camera] [--paced] [--floor-only] [--transport-floor] [--memory] [--dump PATH FRAMES]"); exit(2)
             }
             i += 1
         }
@@ -163,6 +166,7 @@ enum CodecBench {
             try dump(options, to: path)
             return
         }
+        if options.memory { return try CodecMemory.report(options) }
         if options.transportFloor {
             let result = try TransportFloor(bitrate: options.bitrate, seconds: options.seconds).run()
             print("transport floor (SRTP + loopback UDP only, \(options.bitrate / 1000) kbps video + audio packets, \(options.seconds) s): "

@@ -66,6 +66,60 @@ struct WorkingSetTests {
         #expect(object.segments(vdso: UInt(bitPattern: object.memory) + 0x2100).isEmpty)
     }
 
+    @Test("in a writable private file mapping, only pages never written are dropped, and they read back from the file")
+    func unwrittenPagesOnly() throws {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("unwritten-\(getpid())").path
+        defer { unlink(path) }
+        let content = (0..<(8 * page)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+        FileManager.default.createFile(atPath: path, contents: Data(content))
+        let fd = open(path, O_RDONLY)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        let mapped = mmap(nil, 8 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0)
+        try #require(mapped != MAP_FAILED)
+        let base = try #require(mapped)
+        defer { munmap(base, 8 * page) }
+        let bytes = base.assumingMemoryBound(to: UInt8.self)
+        var sum = 0
+        for index in 0..<8 { sum += Int(bytes[index * page]) }  // every page read: present, the file's
+        bytes[2 * page + 5] = 0xEE  // page 2 written: a private copy
+        bytes[6 * page] = 0xDD  // page 6 too
+        // Mapped in this process (pagemap bit 63); mincore would report the page cache instead.
+        func resident() -> [Bool] {
+            var entries = [UInt64](repeating: 0, count: 8)
+            let pagemap = open("/proc/self/pagemap", O_RDONLY)
+            defer { close(pagemap) }
+            _ = entries.withUnsafeMutableBytes {
+                pread(pagemap, $0.baseAddress, $0.count, off_t(UInt(bitPattern: base) / UInt(page) * 8))
+            }
+            return entries.map { $0 >> 63 == 1 }
+        }
+        #expect(resident() == Array(repeating: true, count: 8))
+        let dropped = UnwrittenDataPages.drop(base, length: 8 * page, pageSize: page)
+        #expect(dropped == 6 * page)
+        #expect(resident() == [false, false, true, false, false, false, true, false])
+        // Written bytes survive; the dropped pages read the file again.
+        #expect(bytes[2 * page + 5] == 0xEE && bytes[6 * page] == 0xDD)
+        for index in 0..<(8 * page) where index != 2 * page + 5 && index != 6 * page {
+            if bytes[index] != content[index] { Issue.record("byte \(index) changed"); break }
+        }
+        #expect(sum >= 0)
+    }
+
+    @Test("the executable's .rodata is found when the linker made it writable")
+    func executableReadOnlyData() throws {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let base = try #require(UnwrittenDataPages.executableLoadBase())
+        // Either nil (read-only .rodata: the segment trim covers it) or a page-aligned range
+        // that lies inside one of our own mappings.
+        if let (address, length) = UnwrittenDataPages.executableReadOnlyData(loadBase: base, pageSize: page) {
+            #expect(Int(bitPattern: address) % page == 0 && length % page == 0 && length > 0)
+            var vector = [UInt8](repeating: 0, count: length / page)
+            #expect(mincore(address, length, &vector) == 0, "the range is mapped")  // ENOMEM where not
+        }
+    }
+
     /// RssFile from /proc/self/status, in KiB: pages of files mapped into this process.
     static func residentFileKiB() -> Int {
         let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""

@@ -4,9 +4,12 @@
 // creation and when a scale change brings it back to full size, and the encoder still codes
 // pictures a decoder shows.
 #if canImport(Glibc)
+import CGlibc
 import Glibc
 import Media
+import TestSupport
 import Testing
+import Foundation
 @testable import Codec
 
 @Suite("Zero-filled block release")
@@ -128,6 +131,66 @@ struct ZeroFilledBlockTests {
         #expect(encoder.releasedTokenBytes >= full - 2 * Self.page)
         try codeAndCheck(6..<10)
         #expect(decoder.framesDecoded >= 9)
+    }
+
+    /// The videophone processes fix glibc's mmap threshold (MallocArenas) and tell Codec, which
+    /// lowers it while libvpx allocates frame buffers; this test process does the same.
+    /// glibc maps a block only when the heap cannot serve it, so the heap's free top that other
+    /// tests in this process left goes first, as WorkingSet's malloc_trim does when a call starts.
+    static func fixThresholdAsThePrograms() {
+        FrameBufferMemory.fixMmapThreshold(at: 4 << 20)
+        _ = malloc_trim(0)
+    }
+
+    /// In a process of its own (codec-bench --memory, glibc's threshold fixed as the programs fix
+    /// it): in this one, blocks freed by other tests may serve libvpx from the heap.
+    @Test("the encoder's and the decoder's grey post-processing frames go back, and both still code", arguments: [(1280, 720), (640, 480)])
+    func postprocessingFrames(width: Int, height: Int) throws {
+        let run = try Repo.run("codec-bench", ["--memory", "--width", "\(width)", "--height", "\(height)", "--seconds", "1"])
+        try #require(run.status == 0, "codec-bench --memory: \(run.err)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.out.utf8)) as? [String: Any])
+        let frameBytes = try #require(report["frameBufferBytes"] as? Int), token = try #require(report["tokenBytes"] as? Int)
+        if width == 1280 { #expect(frameBytes == 1_580_544) }  // (720 + 64) × 1344 + 2 × (360 + 32) × 672
+        #expect(try #require(report["encoderReleased"] as? Int) >= token + frameBytes - 4 * Self.page, "\(report)")
+        #expect(try #require(report["decoderReleased"] as? Int) >= frameBytes - 2 * Self.page, "\(report)")
+        #expect(try #require(report["framesDecoded"] as? Int) >= 29)
+        #expect(try #require(report["lastPSNR"] as? Double) > 35, "\(report)")  // the bars: a wrong reference would show
+    }
+
+    /// A keyframe of flat mid-grey fills the decoder's new reference frame with 128 too, like the
+    /// post-processing frame: the block holding the picture must stay, or the delta frames after
+    /// it are predicted from zeros.
+    @Test("a flat grey first picture keeps its reference frame")
+    func greyKeyframeKeepsReference() throws {
+        Self.fixThresholdAsThePrograms()
+        let width = 640, height = 480
+        let encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(width: width, height: height, bitrate: 800_000))
+        let decoder = try VP8Decoder()
+        var grey = VideoFrame(width: width, height: height, timestamp: MediaTime(nanoseconds: 0))
+        grey.withMutablePlanes { p in
+            p.y.update(repeating: 128, count: p.strideY * height)
+            p.u.update(repeating: 128, count: p.strideUV * ((height + 1) / 2))
+            p.v.update(repeating: 128, count: p.strideUV * ((height + 1) / 2))
+        }
+        let key = try #require(try encoder.encode(grey))
+        #expect(key.isKeyframe)
+        let first = try decoder.decode(key.data, timestamp: grey.timestamp)
+        #expect(first.luma(x: 100, y: 100) == 128)
+        // Delta frames of the same grey with a small box: predicted from the grey reference.
+        var last: (VideoFrame, VideoFrame)?
+        for n in 1..<6 {
+            var source = grey
+            source.timestamp = MediaTime(nanoseconds: UInt64(n) * 33_333_333)
+            source.withMutablePlanes { p in
+                for y in 200..<232 { (p.y + y * p.strideY + 20 * n).update(repeating: 200, count: 32) }
+            }
+            guard let encoded = try encoder.encode(source) else { continue }
+            #expect(!encoded.isKeyframe)
+            last = (source, try decoder.decode(encoded.data, timestamp: source.timestamp))
+        }
+        let (source, picture) = try #require(last)
+        #expect(lumaPSNR(source, picture) > 35)
+        #expect(picture.luma(x: 600, y: 40) == 128, "background predicted from the grey reference, not from zeros")
     }
 }
 #endif

@@ -45,6 +45,15 @@ import Testing
         }
     }
 
+    @Test("camera scene: the texture repeats every 256 rows, the sensor noise does not")
+    func cameraSceneNoiseDoesNotRepeat() {
+        var camera = SyntheticCamera(configuration: .init(width: 320, height: 600, scene: .camera), font: nil)
+        let frame = camera.nextFrame()
+        // Rows 300 and 556 read the same texture row; the noise on them differs in most pixels.
+        let differing = (0..<300).filter { frame.luma(x: $0, y: 300) != frame.luma(x: $0, y: 556) }.count
+        #expect(differing > 200, "\(differing) of 300 pixels differ")
+    }
+
     @Test func labelTextChangesWithTheNumber() {
         var camera = SyntheticCamera(font: TestFonts.terminus16)
         let first = camera.nextFrame()

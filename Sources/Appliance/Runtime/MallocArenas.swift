@@ -12,6 +12,7 @@
 // Most small allocations never reach the arena's lock anyway: glibc's per-thread cache serves them.
 #if canImport(Glibc)
 import CGlibc
+import Codec
 import Glibc
 
 public enum MallocArenas {
@@ -25,7 +26,8 @@ public enum MallocArenas {
     public static func limit() {
         if getenv("MALLOC_ARENA_MAX") == nil { _ = mallopt(M_ARENA_MAX, 1) }
         if getenv("MALLOC_MMAP_THRESHOLD_") == nil, getenv("MALLOC_TRIM_THRESHOLD_") == nil {
-            _ = mallopt(M_MMAP_THRESHOLD, Int32(mmapThreshold))
+            // Codec lowers it for a moment while libvpx allocates frame buffers, and sets it back.
+            FrameBufferMemory.fixMmapThreshold(at: mmapThreshold)
             _ = mallopt(M_TRIM_THRESHOLD, Int32(trimThreshold))
         }
     }

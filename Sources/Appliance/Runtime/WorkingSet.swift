@@ -10,7 +10,8 @@
 // fault, no I/O; the kernel maps 64 KB around each fault). What stays resident afterwards is what
 // the call uses. Freed heap memory goes back the same way (malloc_trim).
 //
-// Only segments that the program headers declare non-writable are trimmed, and only in objects
+// Only segments that the program headers declare non-writable are trimmed (and the executable's
+// `.rodata`, which the linker put in a writable one: UnwrittenDataPages), and only in objects
 // without text relocations: a writable segment (data, .bss, and relocated read-only data, which
 // lives in RELRO inside a writable segment) holds private copies that would be lost. The loader
 // adds an object to dl_iterate_phdr's list only after mapping it, so a library being loaded by
@@ -28,6 +29,8 @@ public enum WorkingSet {
         /// Bytes of read-only segments handed to MADV_DONTNEED (resident or not).
         public var readOnlyBytes: Int
         public var segments: Int
+        /// Bytes of never-written `.rodata` pages dropped from the writable segment (UnwrittenDataPages).
+        public var unwrittenDataBytes: Int = 0
         public var microseconds: Int
         /// Bytes malloc has handed out and not had back (mallinfo2: arenas plus mmapped chunks):
         /// what is left in the resident set that only freeing objects can lower.
@@ -39,7 +42,8 @@ public enum WorkingSet {
                 return "\(tenths / 10).\(tenths % 10) MiB"
             }
             return "resident \(mib(residentBefore)) → \(mib(residentAfter)) (\(segments) read-only segments, "
-                + "\(mib(readOnlyBytes)) in all; \(microseconds) µs; heap in use \(mib(heapInUse)))"
+                + "\(mib(readOnlyBytes)) in all, and \(mib(unwrittenDataBytes)) of read-only data in a writable one; "
+                + "\(microseconds) µs; heap in use \(mib(heapInUse)))"
         }
     }
 
@@ -63,11 +67,16 @@ public enum WorkingSet {
         for (address, length) in segments.ranges where madvise(address, length, MADV_DONTNEED) == 0 {
             bytes += length
         }
+        var dataBytes = 0
+        if let base = UnwrittenDataPages.executableLoadBase(),
+           let (address, length) = UnwrittenDataPages.executableReadOnlyData(loadBase: base, pageSize: pageSize) {
+            dataBytes = UnwrittenDataPages.drop(address, length: length, pageSize: pageSize)
+        }
         _ = malloc_trim(0)
         let elapsed = ContinuousClock.now - start
         let heap = mallinfo2()
         return Trim(residentBefore: before, residentAfter: residentBytes(), readOnlyBytes: bytes,
-                    segments: segments.ranges.count,
+                    segments: segments.ranges.count, unwrittenDataBytes: dataBytes,
                     microseconds: Int(elapsed.components.seconds) * 1_000_000
                         + Int(elapsed.components.attoseconds / 1_000_000_000_000),
                     heapInUse: Int(heap.uordblks) + Int(heap.hblkhd))

@@ -113,6 +113,7 @@ final class MediaEngine: @unchecked Sendable {
             self.lastTick = now
             self.scheduleTick(after: now, audioDriven: false)
             self.running.store(true, ordering: .releasing)
+            if self.videoMedia?.localSends == true { self.videoEncoder.prepare() }
             self.videoEncoder.requestKeyframe()
             self.logger.info("media session started (video pt \(self.videoMedia?.payloadType.map(String.init) ?? "-"), audio pt \(self.audioMedia?.payloadType.map(String.init) ?? "-"))")
         }

@@ -1,7 +1,7 @@
 // The codecs of a media session. libvpx takes milliseconds a frame, so VP8 never runs on the
 // peer's event loop (which carries every packet and timer): each VP8 codec lives on its own serial
-// queue, takes work from any thread, and hands results back through a closure; a queue that falls
-// behind drops new raw frames (never encoded ones: references must stay whole). Opus takes tens of
+// queue, takes work from any thread, and hands results back through a closure; an encoder that falls
+// behind drops older raw frames for the newest (never encoded ones: references must stay whole). Opus takes tens of
 // microseconds a frame and runs where the frame is (the microphone's thread, the playout tick).
 import Codec
 import Dispatch
@@ -65,7 +65,15 @@ struct CodecCounters: Sendable {
 /// VP8 encoding on its own thread; bitrate and keyframe requests are applied between frames.
 final class VideoEncodeWorker: @unchecked Sendable {
     private let queue = DispatchQueue(label: "videophone.video-encode")
-    private let state = Mutex<(pending: Int, bitrate: Int?, keyframe: Bool)>((0, nil, false))
+    /// The frame waiting for the encoder (one: a newer one takes its place), and the requests
+    /// applied before the next encode.
+    private struct Waiting {
+        var frame: VideoFrame?
+        var deliver: (@Sendable (EncodedVideoFrame) -> Void)?
+        var bitrate: Int?
+        var keyframe = false
+    }
+    private let state = Mutex<Waiting>(Waiting())
     private let configuration: MediaSessionConfiguration
     private let counters: Locked<CodecCounters>
     private let logger: Logger
@@ -82,29 +90,58 @@ final class VideoEncodeWorker: @unchecked Sendable {
         bitrate = configuration.startBitrate
     }
 
+    /// Creates the encoder for the configured picture size now, before the first frame. Its
+    /// start-up zero-fills a buffer libvpx sizes for the worst case (21 MB at 1280x720, given
+    /// back at once: ZeroFilledBlock); done while the call's other buffers are still empty (just
+    /// after the call-start trim, before the first remote keyframe), that instant is not the
+    /// call's peak resident set. A camera that delivers another size re-creates it, as before.
+    func prepare() {
+        queue.async { [self] in
+            guard encoder == nil else { return }
+            do {
+                encoder = try makeEncoder(width: configuration.width, height: configuration.height)
+            } catch {
+                logger.warning("VP8 encoder not prepared: \(error)")
+            }
+        }
+    }
+
+    private func makeEncoder(width: Int, height: Int) throws(CodecError) -> VP8Encoder {
+        try VP8Encoder(configuration: VP8EncoderConfiguration(
+            width: width, height: height, framesPerSecond: configuration.fps,
+            bitrate: bitrate, cpuUsed: configuration.cpuUsed, threads: 1,
+            keyframeInterval: nil, allowFrameDropping: true))
+    }
+
     func setBitrate(_ bitsPerSecond: Int) { state.withLock { $0.bitrate = bitsPerSecond } }
     func requestKeyframe() { state.withLock { $0.keyframe = true } }
 
-    /// Queues a frame; false when two are already waiting (the frame is dropped).
+    /// Hands a frame to the encoder; false when it replaced one still waiting, which is dropped.
+    /// At most one frame waits while one is encoded: a slow encoder sends the newest picture
+    /// (lower latency), and no more than three frames of the camera's size are alive at once
+    /// (the one being captured, the waiting one, the one being encoded: 4 MiB at 1280x720).
     func submit(_ frame: VideoFrame, deliver: @escaping @Sendable (EncodedVideoFrame) -> Void) -> Bool {
-        let accepted = state.withLock { s -> Bool in
-            guard s.pending < 2 else { return false }
-            s.pending += 1
-            return true
+        let (replaced, schedule) = state.withLock { s -> (Bool, Bool) in
+            let replaced = s.frame != nil
+            s.frame = frame
+            s.deliver = deliver
+            return (replaced, !replaced)
         }
-        guard accepted else { return false }
-        queue.async { [self] in
-            let (bitrate, keyframe) = state.withLock { s -> (Int?, Bool) in
-                defer { s.bitrate = nil; s.keyframe = false; s.pending -= 1 }
-                return (s.bitrate, s.keyframe)
+        if schedule {
+            queue.async { [self] in
+                let (frame, deliver, bitrate, keyframe) = state.withLock { s in
+                    defer { s = Waiting() }
+                    return (s.frame, s.deliver, s.bitrate, s.keyframe)
+                }
+                guard let frame, let deliver else { return }
+                let cpu = ThreadCPUClock.nanoseconds()
+                let encoded = encode(frame, bitrate: bitrate, keyframe: keyframe)
+                let spent = ThreadCPUClock.nanoseconds() &- cpu
+                counters.withLock { $0.videoEncodeNanoseconds &+= spent }
+                if let encoded { deliver(encoded) }
             }
-            let cpu = ThreadCPUClock.nanoseconds()
-            let encoded = encode(frame, bitrate: bitrate, keyframe: keyframe)
-            let spent = ThreadCPUClock.nanoseconds() &- cpu
-            counters.withLock { $0.videoEncodeNanoseconds &+= spent }
-            if let encoded { deliver(encoded) }
         }
-        return true
+        return !replaced
     }
 
     /// The encoded frame, or nil when rate control skipped it or the encoder failed. Delivery is
@@ -113,10 +150,7 @@ final class VideoEncodeWorker: @unchecked Sendable {
         do {
             if let bitrate { self.bitrate = bitrate }
             if encoder == nil {
-                encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(
-                    width: input.width, height: input.height, framesPerSecond: configuration.fps,
-                    bitrate: self.bitrate, cpuUsed: configuration.cpuUsed, threads: 1,
-                    keyframeInterval: nil, allowFrameDropping: true))
+                encoder = try makeEncoder(width: input.width, height: input.height)
             } else if bitrate != nil {
                 try encoder?.setTargetBitrate(self.bitrate)
             }
