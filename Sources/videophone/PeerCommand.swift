@@ -65,6 +65,18 @@ struct PeerCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "videophone.peer")
+        if !noMedia {
+            // First thing: the encoder's start-up zero-fill then adds to the smallest resident set
+            // this process has (MediaSession.reserveVideoEncoder); width, height and fps are final.
+            // The code that start-up ran so far goes first (WorkingSet), as it does when idle.
+            WorkingSet.trim()
+            do {
+                try MediaSession.reserveVideoEncoder(for: MediaSessionConfiguration(
+                    width: width, height: height, fps: fps, startBitrate: min(bitrate, maxBitrate), maxBitrate: maxBitrate))
+            } catch {
+                logger.warning("VP8 encoder not made ahead of the call: \(error)")
+            }
+        }
         let impairment: ImpairedSocketFactory?
         do {
             let send = try LinkConditions(spec: impairSend), receive = try LinkConditions(spec: impairReceive)
@@ -81,12 +93,11 @@ struct PeerCommand: AsyncParsableCommand {
         let client = SignalingClient(
             configuration: SocketIOConfiguration(engine: EngineIOConfiguration(url: url, extraCAFile: caFile)),
             logger: logger)
+        let media = MediaSessionConfiguration(width: width, height: height, fps: fps, startBitrate: min(bitrate, maxBitrate),
+                                              maxBitrate: maxBitrate, adaptResolution: !fixedResolution)
         let bridge = PeerCallBridge(client: client, output: output, logger: logger, certificate: certificate,
                                     relayOnly: relayOnly, loopbackOnly: loopbackOnly, placeCall: call,
-                                    media: MediaSessionConfiguration(width: width, height: height, fps: fps,
-                                                                     startBitrate: min(bitrate, maxBitrate),
-                                                                     maxBitrate: maxBitrate,
-                                                                     adaptResolution: !fixedResolution),
+                                    media: media,
                                     tone: tone, scene: scene, sendMedia: !noMedia, impairment: impairment)
 
         let events = Task { await bridge.run() }
@@ -259,6 +270,7 @@ actor PeerCallBridge {
         // The media session starts on the loop the moment the call connects, so the first
         // packets (the keyframe) are not missed.
         let session = MediaSession(peer: pc, configuration: mediaConfiguration)
+        session.beforeEncoderCreation = { WorkingSet.trim(logger: logger, when: "before the encoder") }
         let tally = ReceiveTally()
         session.onVideoFrame = { frame in tally.video(frame) }
         session.onAudioFrame = { frame in tally.audio(frame) }

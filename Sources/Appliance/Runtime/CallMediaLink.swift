@@ -42,9 +42,8 @@ public final class CallMediaLink: @unchecked Sendable {
         self.logger = logger
         peer = PeerConnection(configuration: PeerConnectionConfiguration(ice: ice, certificate: certificate, logger: logger),
                               eventLoop: MultiThreadedEventLoopGroup.singleton.next())
-        session = MediaSession(peer: peer, configuration: MediaSessionConfiguration(
-            width: camera.width, height: camera.height, fps: camera.fps,
-            maxBitrate: camera.maxBitrate == 0 ? nil : camera.maxBitrate, adaptResolution: camera.adaptResolution))
+        session = MediaSession(peer: peer, configuration: Self.mediaConfiguration(camera))
+        session.beforeEncoderCreation = { WorkingSet.trim(logger: logger, when: "before the encoder") }
         peer.onLocalCandidate = { line in
             events.yield((id, .localCandidate(line.map { IceCandidate(candidate: "candidate:" + Self.strip($0.serialize()),
                                                                       sdpMid: "0", sdpMLineIndex: 0) })))
@@ -67,6 +66,13 @@ public final class CallMediaLink: @unchecked Sendable {
             pictures.yield((id, frame))
         }
         session.onAudioFrame = { frame in audio.play(frame) }
+    }
+
+    /// What a call sends with, from the camera's settings.
+    static func mediaConfiguration(_ camera: ApplianceConfig.Camera) -> MediaSessionConfiguration {
+        MediaSessionConfiguration(width: camera.width, height: camera.height, fps: camera.fps,
+                                  maxBitrate: camera.maxBitrate == 0 ? nil : camera.maxBitrate,
+                                  adaptResolution: camera.adaptResolution)
     }
 
     /// `serialize()` may or may not carry the `candidate:` prefix; the wire wants it exactly once.

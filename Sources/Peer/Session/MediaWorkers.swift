@@ -74,6 +74,8 @@ final class VideoEncodeWorker: @unchecked Sendable {
         var keyframe = false
     }
     private let state = Mutex<Waiting>(Waiting())
+    /// MediaSession.beforeEncoderCreation.
+    let beforeCreation = Mutex<(@Sendable () -> Void)?>(nil)
     private let configuration: MediaSessionConfiguration
     private let counters: Locked<CodecCounters>
     private let logger: Logger
@@ -98,6 +100,7 @@ final class VideoEncodeWorker: @unchecked Sendable {
     func prepare() {
         queue.async { [self] in
             guard encoder == nil else { return }
+            beforeCreation.withLock { $0 }?()
             do {
                 encoder = try makeEncoder(width: configuration.width, height: configuration.height)
             } catch {
@@ -107,10 +110,18 @@ final class VideoEncodeWorker: @unchecked Sendable {
     }
 
     private func makeEncoder(width: Int, height: Int) throws(CodecError) -> VP8Encoder {
-        try VP8Encoder(configuration: VP8EncoderConfiguration(
-            width: width, height: height, framesPerSecond: configuration.fps,
-            bitrate: bitrate, cpuUsed: configuration.cpuUsed, threads: 1,
-            keyframeInterval: nil, allowFrameDropping: true))
+        let wanted = Self.encoderConfiguration(configuration, width: width, height: height, bitrate: bitrate)
+        if let reserved = ReservedVideoEncoder.take(matching: wanted) {
+            try reserved.setTargetBitrate(bitrate)
+            return reserved
+        }
+        return try VP8Encoder(configuration: wanted)
+    }
+
+    static func encoderConfiguration(_ session: MediaSessionConfiguration, width: Int, height: Int,
+                                     bitrate: Int) -> VP8EncoderConfiguration {
+        VP8EncoderConfiguration(width: width, height: height, framesPerSecond: session.fps, bitrate: bitrate,
+                                cpuUsed: session.cpuUsed, threads: 1, keyframeInterval: nil, allowFrameDropping: true)
     }
 
     func setBitrate(_ bitsPerSecond: Int) { state.withLock { $0.bitrate = bitsPerSecond } }
@@ -209,6 +220,37 @@ final class VideoEncodeWorker: @unchecked Sendable {
         let size = scaler.codedSize
         let what = scale > was ? "scaled down" : "scaled up"
         logger.info("video \(what) to \(size.width)x\(size.height) (\(scale) of \(scaler.width)x\(scaler.height)): \(scaler.reason)")
+    }
+}
+
+/// One VP8 encoder made before a call needs it (MediaSession.reserveVideoEncoder), for the first
+/// call whose settings match.
+enum ReservedVideoEncoder {
+    /// Hands the encoder from the thread that made it to the encode queue that takes it: only
+    /// one of them holds it at a time, so it is never used from two threads.
+    private final class Handover: @unchecked Sendable {
+        let encoder: VP8Encoder
+        init(_ encoder: VP8Encoder) { self.encoder = encoder }
+    }
+    private static let slot = Mutex<Handover?>(nil)
+
+    static func reserve(_ encoder: VP8Encoder) {
+        let handover = Handover(encoder)
+        slot.withLock { $0 = handover }
+    }
+
+    /// The reserved encoder when it was made with `wanted` (the bitrate aside: it changes in
+    /// place). Either way the slot is emptied: an encoder of other settings would only hold
+    /// memory through the call.
+    static func take(matching wanted: VP8EncoderConfiguration) -> VP8Encoder? {
+        let handover = slot.withLock { reserved in
+            defer { reserved = nil }
+            return reserved
+        }
+        guard let encoder = handover?.encoder else { return nil }
+        var same = wanted
+        same.bitrate = encoder.configuration.bitrate
+        return encoder.configuration == same ? encoder : nil
     }
 }
 
