@@ -44,9 +44,10 @@ enum ZeroFilledBlock {
 
     /// The same for several blocks at once; a block filled with another byte than zero is taken
     /// only when all its pages but the first and last (the allocators' headers, the fill's end)
-    /// hold that byte; `keep`, asked after `body`, names an address inside a block to leave alone whatever it holds (a decoded
-    /// picture that happens to be flat grey). A block below the process's fixed mmap threshold
-    /// (FrameBufferMemory) is only found while the threshold is lowered for `body`.
+    /// hold that byte. `keep`, asked after `body`, names an address inside a block to leave alone
+    /// whatever it holds (a decoded picture that happens to be flat grey). A block below the
+    /// process's fixed mmap threshold (FrameBufferMemory) is only found because the threshold is
+    /// lowered for `body`.
     static func releasing<R>(_ blocks: [Block], keep: () -> UnsafeRawPointer? = { nil },
                              _ body: () throws(CodecError) -> R) throws(CodecError) -> (R, Int) {
         #if canImport(Glibc)
@@ -90,7 +91,8 @@ enum ZeroFilledBlock {
                     let size = Int(truncatingIfNeeded: word), chunk = size & ~7
                     // IS_MMAPPED (2) alone among glibc's flag bits, a whole number of pages.
                     if size & 7 == 2, chunk > 0, chunk % page == 0, start + chunk <= range.upperBound {
-                        if chunk >= smallest && chunk <= largest && !(kept.map { (start..<start + chunk).contains($0) } ?? false),
+                        let holdsKept = kept.map { (start..<start + chunk).contains($0) } ?? false
+                        if chunk >= smallest && chunk <= largest && !holdsKept,
                            block.fill == 0
                             || memory.filledPages(from: start + page, to: start + chunk, with: block.fill) >= block.bytes / page - 2 {
                             return memory.releasePages(from: start + page, to: start + chunk, filledWith: block.fill)
