@@ -144,10 +144,15 @@ public struct SyntheticCamera: Sendable {
     /// Reads the block-coded frame number back from a (possibly decoded and lossy) frame of
     /// this camera's layout: each block's centre luma is thresholded at mid-grey.
     public static func stampedFrameNumber(in frame: VideoFrame) -> UInt32 {
-        let block = codeBlockSize(width: frame.width)
-        let centreY = frame.height - block / 2 - 1
+        frame.withPlanes { stampedFrameNumber(in: $0) }
+    }
+
+    /// The same from borrowed planes (a decoder's own picture, any stride).
+    public static func stampedFrameNumber(in planes: I420Planes) -> UInt32 {
+        let block = codeBlockSize(width: planes.width)
+        let centreY = planes.height - block / 2 - 1
         var number: UInt32 = 0
-        for bit in 0..<codeBits where frame.luma(x: bit * block + block / 2, y: centreY) > 128 {
+        for bit in 0..<codeBits where planes.y[centreY * planes.strideY + bit * block + block / 2] > 128 {
             number |= 1 << UInt32(bit)
         }
         return number

@@ -82,7 +82,8 @@ public final class VP8Encoder {
     private var image = vpx_image_t()
     private var initialized = false
     private var keyframeRequested = false
-    private var firstTimestamp: MediaTime?
+    /// The last frame's capture time, and its presentation time on libvpx's clock (µs).
+    private var lastTimestamp: MediaTime?
     private var lastPTS: Int64 = -1
 
     public init(configuration: VP8EncoderConfiguration) throws(CodecError) {
@@ -155,7 +156,7 @@ public final class VP8Encoder {
         let status2 = vp_vpx_control_uint(context, Int32(VP8E_SET_MAX_INTRA_BITRATE_PCT.rawValue), UInt32(intraPct))
         guard status2 == VPX_CODEC_OK else { throw .vpx("VP8E_SET_MAX_INTRA_BITRATE_PCT", Self.errorText(context, status2)) }
         if scale != .full { try applyScale() }
-        firstTimestamp = nil
+        lastTimestamp = nil
         lastPTS = -1
     }
 
@@ -275,14 +276,26 @@ public final class VP8Encoder {
 
     /// Encodes one I420 frame. Returns nil when the rate control dropped the frame. A frame of
     /// another size than configured re-creates the encoder at that size.
-    public func encode(_ frame: VideoFrame) throws(CodecError) -> EncodedVideoFrame? {
+    ///
+    /// `skippedBefore` counts the camera's frames the caller dropped since the last one it gave
+    /// (an encoder that fell behind): libvpx's clock then moves by one camera period, not by
+    /// the gap. libvpx's CBR model credits every microsecond between frames with bits and
+    /// spends the credit on the next frames: on a loaded machine, encoding 20 of 30 frames a
+    /// second, the capture-time gaps made 50-93 KB delta frames at 1 Mbit/s (12-22 times the
+    /// 4.2 KB a frame, each a burst of up to 0.7 s of the link), and their tokens left 9 MB of
+    /// libvpx's token buffer resident. libwebrtc likewise advances its encoder's timestamp by
+    /// one frame duration per frame given. The camera's own pace (a camera at 15 frames a
+    /// second) still sets the clock: the gap is divided among the frames it held.
+    public func encode(_ frame: VideoFrame, skippedBefore: Int = 0) throws(CodecError) -> EncodedVideoFrame? {
         if frame.width != configuration.width || frame.height != configuration.height {
             try setResolution(width: frame.width, height: frame.height)
         }
-        let first = firstTimestamp ?? frame.timestamp
-        firstTimestamp = first
-        var pts = Int64(bitPattern: (frame.timestamp.nanoseconds &- first.nanoseconds)) / 1000
-        if pts <= lastPTS { pts = lastPTS + 1 }  // libvpx needs increasing pts
+        var pts: Int64 = 0
+        if let last = lastTimestamp, lastPTS >= 0 {
+            let gap = Int64(bitPattern: frame.timestamp.nanoseconds &- last.nanoseconds) / 1000
+            pts = lastPTS + max(1, gap / Int64(max(0, skippedBefore) + 1))  // libvpx needs increasing pts
+        }
+        lastTimestamp = frame.timestamp
         lastPTS = pts
         let duration = UInt(1_000_000 / configuration.framesPerSecond)
         var flags: vpx_enc_frame_flags_t = 0

@@ -82,7 +82,7 @@ public struct VideoFrame: Sendable {
     }
 }
 
-/// Borrowed pointers to a frame's planes; valid only inside `withPlanes`.
+/// Borrowed pointers to a frame's planes; valid only inside `withPlanes` (or `VP8Decoder.decodePicture`).
 public struct I420Planes {
     public let y: UnsafePointer<UInt8>
     public let u: UnsafePointer<UInt8>
@@ -91,6 +91,11 @@ public struct I420Planes {
     public let strideUV: Int
     public let width: Int
     public let height: Int
+
+    public init(y: UnsafePointer<UInt8>, u: UnsafePointer<UInt8>, v: UnsafePointer<UInt8>, strideY: Int, strideUV: Int,
+                width: Int, height: Int) {
+        (self.y, self.u, self.v, self.strideY, self.strideUV, self.width, self.height) = (y, u, v, strideY, strideUV, width, height)
+    }
 }
 
 /// Borrowed mutable pointers to a frame's planes; valid only inside `withMutablePlanes`.

@@ -272,7 +272,8 @@ actor PeerCallBridge {
         let session = MediaSession(peer: pc, configuration: mediaConfiguration)
         session.beforeEncoderCreation = { WorkingSet.trim(logger: logger, when: "before the encoder") }
         let tally = ReceiveTally()
-        session.onVideoFrame = { frame in tally.video(frame) }
+        // The tally reads a few pixels and keeps nothing: it borrows the decoder's picture.
+        session.onDecodedPicture = { picture in tally.video(picture) }
         session.onAudioFrame = { frame in tally.audio(frame) }
         self.session = session
         self.tally = tally
@@ -460,7 +461,7 @@ final class ReceiveTally: Sendable {
     }
     private let state = Mutex(State())
 
-    func video(_ frame: VideoFrame) {
+    func video(_ frame: I420Planes) {
         let now = MediaTime.now().nanoseconds
         let number = SyntheticCamera.stampedFrameNumber(in: frame)
         state.withLock { s in

@@ -166,6 +166,60 @@ struct VP8CodecTests {
         #expect(!decoder.needsKeyframe)
     }
 
+    @Test("decodePicture lends libvpx's picture: the same pixels as decode's copy; on errors the body never runs")
+    func borrowedPicture() throws {
+        let encoder = try VP8Encoder(configuration: Self.config)
+        let copying = try VP8Decoder(), lending = try VP8Decoder()
+        let frames = try (0..<8).map { try #require(try encoder.encode(patternFrame($0))) }
+        var calls = 0
+        #expect(throws: VP8DecodeError.needKeyframe) {
+            try lending.decodePicture(frames[1].data) { _ in calls += 1 }
+        }
+        #expect(calls == 0)
+        for encoded in frames {
+            let copy = try copying.decode(encoded.data, timestamp: MediaTime(nanoseconds: 0))
+            let same = try lending.decodePicture(encoded.data) { planes -> Bool in
+                calls += 1
+                // libvpx's planes are padded (32-pixel borders): compare row by row.
+                guard planes.width == copy.width, planes.height == copy.height, planes.strideY > copy.width else { return false }
+                return copy.withPlanes { tight in
+                    (0..<copy.height).allSatisfy { y in
+                        memcmp(planes.y + y * planes.strideY, tight.y + y * tight.strideY, copy.width) == 0
+                    } && (0..<(copy.height + 1) / 2).allSatisfy { y in
+                        memcmp(planes.u + y * planes.strideUV, tight.u + y * tight.strideUV, tight.strideUV) == 0
+                            && memcmp(planes.v + y * planes.strideUV, tight.v + y * tight.strideUV, tight.strideUV) == 0
+                    }
+                }
+            }
+            #expect(same)
+        }
+        #expect(calls == frames.count && lending.framesDecoded == frames.count)
+    }
+
+    @Test("frames the caller skipped move libvpx's clock by one camera period: no credit banked for the gaps")
+    func skippedFramesBankNoCredit() throws {
+        // A camera at 30 frames a second whose encoder kept one frame in three (a loaded machine):
+        // capture times 100 ms apart. Told about the two frames skipped each time, the rate
+        // control budgets each frame as one of 30 a second; told nothing, as one of 10, and the
+        // frames come out about three times as large (libvpx banks the gaps' bits).
+        func sizes(skipped: Int) throws -> [Int] {
+            let encoder = try VP8Encoder(configuration: VP8EncoderConfiguration(width: 320, height: 240, framesPerSecond: 30,
+                                                                                bitrate: 300_000))
+            var out: [Int] = []
+            for n in 0..<45 {
+                var frame = patternFrame(3 * n, noise: true)
+                frame.timestamp = MediaTime(nanoseconds: UInt64(n) * 100_000_000)
+                if let encoded = try encoder.encode(frame, skippedBefore: n == 0 ? 0 : skipped) { out.append(encoded.data.count) }
+            }
+            return Array(out.dropFirst(15))
+        }
+        let told = try sizes(skipped: 2), untold = try sizes(skipped: 0)
+        let budget = 300_000 / 8 / 30  // 1250 bytes a frame
+        let toldMean = told.reduce(0, +) / max(1, told.count), untoldMean = untold.reduce(0, +) / max(1, untold.count)
+        #expect(toldMean < 2 * budget, "mean \(toldMean) B with the skipped frames counted, budget \(budget) B: \(told)")
+        #expect(untoldMean > 2 * toldMean, "mean \(untoldMean) B without, \(toldMean) B with")
+    }
+
     @Test("scrambled delta frames never trap the decoder")
     func scrambledDelta() throws {
         let encoder = try VP8Encoder(configuration: Self.config)

@@ -47,8 +47,13 @@ struct MediaSessionTests {
         let call = Call(offerer: MediaSession(peer: base.offerer, configuration: configuration),
                         answerer: MediaSession(peer: base.answerer, configuration: configuration),
                         network: base.network)
+        // The offerer borrows the decoder's picture (no copy), the answerer takes owned frames:
+        // every call test runs both ways of receiving video.
+        call.offerer.onDecodedPicture = { [seen = call.atOfferer] picture in
+            if picture.width == 320 && picture.height == 240 && picture.strideY >= 320 { seen.frameDecoded() }
+        }
+        call.answerer.onVideoFrame = { [seen = call.atAnswerer] _ in seen.frameDecoded() }
         for (session, seen) in [(call.offerer, call.atOfferer), (call.answerer, call.atAnswerer)] {
-            session.onVideoFrame = { _ in seen.frameDecoded() }
             session.onAudioFrame = { frame in
                 let peak = frame.samples.map { $0 == .min ? .max : abs($0) }.max() ?? 0
                 seen.audioFrames.withLock { $0 += 1 }

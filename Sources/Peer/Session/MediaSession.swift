@@ -126,6 +126,13 @@ public final class MediaSession: @unchecked Sendable {
         get { engine.callbacks.video }
         set { engine.callbacks.video = newValue }
     }
+    /// Decoded remote video lent without a copy (on the session's decode thread; do not block
+    /// it): the planes are libvpx's own and valid only until the callback returns. For a
+    /// consumer done with the picture by then; with `onVideoFrame` also set, both are called.
+    public var onDecodedPicture: (@Sendable (I420Planes) -> Void)? {
+        get { engine.callbacks.picture }
+        set { engine.callbacks.picture = newValue }
+    }
     /// Decoded remote audio, 20 ms at 48 kHz.
     public var onAudioFrame: (@Sendable (AudioFrame) -> Void)? {
         get { engine.callbacks.audio }

@@ -15,21 +15,28 @@ import Synchronization
 final class MediaCallbacks: Sendable {
     final class Handlers: Sendable {
         let video: (@Sendable (VideoFrame) -> Void)?
+        let picture: (@Sendable (I420Planes) -> Void)?
         let audio: (@Sendable (AudioFrame) -> Void)?
-        init(video: (@Sendable (VideoFrame) -> Void)?, audio: (@Sendable (AudioFrame) -> Void)?) {
+        init(video: (@Sendable (VideoFrame) -> Void)?, picture: (@Sendable (I420Planes) -> Void)?,
+             audio: (@Sendable (AudioFrame) -> Void)?) {
             self.video = video
+            self.picture = picture
             self.audio = audio
         }
     }
-    private let box = Mutex<Handlers>(Handlers(video: nil, audio: nil))
+    private let box = Mutex<Handlers>(Handlers(video: nil, picture: nil, audio: nil))
     var current: Handlers { box.withLock { $0 } }
     var video: (@Sendable (VideoFrame) -> Void)? {
         get { current.video }
-        set { box.withLock { $0 = Handlers(video: newValue, audio: $0.audio) } }
+        set { box.withLock { $0 = Handlers(video: newValue, picture: $0.picture, audio: $0.audio) } }
+    }
+    var picture: (@Sendable (I420Planes) -> Void)? {
+        get { current.picture }
+        set { box.withLock { $0 = Handlers(video: $0.video, picture: newValue, audio: $0.audio) } }
     }
     var audio: (@Sendable (AudioFrame) -> Void)? {
         get { current.audio }
-        set { box.withLock { $0 = Handlers(video: $0.video, audio: newValue) } }
+        set { box.withLock { $0 = Handlers(video: $0.video, picture: $0.picture, audio: newValue) } }
     }
 }
 
@@ -72,6 +79,8 @@ final class VideoEncodeWorker: @unchecked Sendable {
         var deliver: (@Sendable (EncodedVideoFrame) -> Void)?
         var bitrate: Int?
         var keyframe = false
+        /// Frames replaced while waiting since the last one taken (VP8Encoder.encode's clock).
+        var skipped = 0
     }
     private let state = Mutex<Waiting>(Waiting())
     /// MediaSession.beforeEncoderCreation.
@@ -134,19 +143,20 @@ final class VideoEncodeWorker: @unchecked Sendable {
     func submit(_ frame: VideoFrame, deliver: @escaping @Sendable (EncodedVideoFrame) -> Void) -> Bool {
         let (replaced, schedule) = state.withLock { s -> (Bool, Bool) in
             let replaced = s.frame != nil
+            if replaced { s.skipped += 1 }
             s.frame = frame
             s.deliver = deliver
             return (replaced, !replaced)
         }
         if schedule {
             queue.async { [self] in
-                let (frame, deliver, bitrate, keyframe) = state.withLock { s in
+                let (frame, deliver, bitrate, keyframe, skipped) = state.withLock { s in
                     defer { s = Waiting() }
-                    return (s.frame, s.deliver, s.bitrate, s.keyframe)
+                    return (s.frame, s.deliver, s.bitrate, s.keyframe, s.skipped)
                 }
                 guard let frame, let deliver else { return }
                 let cpu = ThreadCPUClock.nanoseconds()
-                let encoded = encode(frame, bitrate: bitrate, keyframe: keyframe)
+                let encoded = encode(frame, bitrate: bitrate, keyframe: keyframe, skipped: skipped)
                 let spent = ThreadCPUClock.nanoseconds() &- cpu
                 counters.withLock { $0.videoEncodeNanoseconds &+= spent }
                 if let encoded { deliver(encoded) }
@@ -157,7 +167,7 @@ final class VideoEncodeWorker: @unchecked Sendable {
 
     /// The encoded frame, or nil when rate control skipped it or the encoder failed. Delivery is
     /// the caller's, outside the codec's CPU time.
-    private func encode(_ input: VideoFrame, bitrate: Int?, keyframe: Bool) -> EncodedVideoFrame? {
+    private func encode(_ input: VideoFrame, bitrate: Int?, keyframe: Bool, skipped: Int) -> EncodedVideoFrame? {
         do {
             if let bitrate { self.bitrate = bitrate }
             if encoder == nil {
@@ -179,7 +189,7 @@ final class VideoEncodeWorker: @unchecked Sendable {
             if frame.timestamp.nanoseconds <= lastTimestamp { frame.timestamp = MediaTime.now() }
             if frame.timestamp.nanoseconds <= lastTimestamp { frame.timestamp = MediaTime(nanoseconds: lastTimestamp + 1_000_000) }
             lastTimestamp = frame.timestamp.nanoseconds
-            var encoded = try encoder.encode(frame)
+            var encoded = try encoder.encode(frame, skippedBefore: skipped)
             // A keyframe the link cannot carry at this size is encoded again smaller (see
             // ResolutionScaler.keyframeTooLarge); the large one is never sent.
             while let key = encoded, key.isKeyframe, var s = scaler,
@@ -333,9 +343,11 @@ final class VideoDecodeWorker: @unchecked Sendable {
             }
             guard let decoder else { return }
             sequence += 1
+            let handlers = callbacks.current
             let cpu = ThreadCPUClock.nanoseconds()
-            do {
-                let picture = try decoder.decode(frame.data, timestamp: MediaTime.now(), sequence: sequence)
+            // The codec's CPU time ends where the picture is handed on (a copy for `video`
+            // counts: it is the decoder's way out; what the callbacks do does not).
+            func decoded() {
                 let now = MediaTime.now()
                 let spent = ThreadCPUClock.nanoseconds() &- cpu
                 counters.withLock {
@@ -344,7 +356,20 @@ final class VideoDecodeWorker: @unchecked Sendable {
                     if frame.isKeyframe { $0.keyframesDecoded += 1 }
                     if $0.firstFrameDecodedAt == nil { $0.firstFrameDecodedAt = now }
                 }
-                callbacks.current.video?(picture)
+            }
+            do {
+                if handlers.video == nil {
+                    // Only borrowers (or nobody): libvpx's picture is lent, never copied.
+                    try decoder.decodePicture(frame.data) { planes in
+                        decoded()
+                        handlers.picture?(planes)
+                    }
+                } else {
+                    let picture = try decoder.decode(frame.data, timestamp: MediaTime.now(), sequence: sequence)
+                    decoded()
+                    if let borrow = handlers.picture { picture.withPlanes(borrow) }
+                    handlers.video?(picture)
+                }
             } catch {
                 let spent = ThreadCPUClock.nanoseconds() &- cpu
                 counters.withLock { $0.decodeErrors += 1; $0.videoDecodeNanoseconds &+= spent }
