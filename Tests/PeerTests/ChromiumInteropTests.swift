@@ -89,7 +89,7 @@ struct ChromiumInteropTests {
         func c(_ key: String) -> String { verdict.value("media", "chromium_video_in", key).map { "\($0)" } ?? "-" }
         func o(_ key: String) -> String { verdict.value("media", "ours_media", key).map { "\($0)" } ?? "-" }
         print("Chromium ↔ our endpoint through '\(spec)' each way: ok=\(verdict.ok) \(verdict.error)\n"
-            + "  Chromium receiving our video: \(f("chromium_decode_fps")) fps, decoded \(f("chromium_decoded_fraction")) of the frames we sent, "
+            + "  Chromium receiving our video: \(f("chromium_decode_fps")) fps, received \(f("chromium_received_fraction")) and decoded \(f("chromium_decoded_fraction")) of the frames we sent, "
             + "freezes \(f("chromium_freezes")) (\(f("chromium_freezes_s")) s), NACKs \(c("nackCount")), PLIs \(c("pliCount")), "
             + "received \(f("chromium_received_kbps")) kbit/s at \(c("frameWidth"))x\(c("frameHeight"))\n"
             + "  us receiving Chromium's: decoded \(f("ours_decoded_fraction")) of its \(f("chromium_frames_sent")) frames, "
