@@ -291,7 +291,7 @@ public final class VP8Encoder {
             try setResolution(width: frame.width, height: frame.height)
         }
         var pts: Int64 = 0
-        if let last = lastTimestamp, lastPTS >= 0 {
+        if let last = lastTimestamp {
             let gap = Int64(bitPattern: frame.timestamp.nanoseconds &- last.nanoseconds) / 1000
             pts = lastPTS + max(1, gap / Int64(max(0, skippedBefore) + 1))  // libvpx needs increasing pts
         }
