@@ -223,4 +223,23 @@ struct CongestionTests {
             if linkRate == nil { #expect(clear.dequeue(now: t + 40_000_000).count == 5) }
         }
     }
+
+    @Test("retransmission rate: bytes over the last second, old buckets fall out, a long silence clears all")
+    func bitrateWindow() {
+        var window = BitrateWindow()
+        let start = MediaTime(nanoseconds: 5_000_000_000)
+        #expect(window.bitsPerSecond(at: start) == 0)
+        // 1000 bytes every 100 ms for a second: 80 kbit/s.
+        for step in 0..<10 { window.record(bytes: 1000, at: start + UInt64(step) * 100_000_000) }
+        #expect(window.bitsPerSecond(at: start + 950_000_000) == 80_000)
+        // Two buckets on, the first two have gone (8 of the 1000s are left, the slot between
+        // is empty); records in the same slot add up.
+        window.record(bytes: 500, at: start + 1_150_000_000)
+        window.record(bytes: 500, at: start + 1_160_000_000)
+        #expect(window.bitsPerSecond(at: start + 1_199_000_000) == (8000 + 1000) * 8)
+        // Time going backwards (a stale timestamp) counts in the newest bucket, never crashes.
+        window.record(bytes: 100, at: start)
+        #expect(window.bitsPerSecond(at: start + 1_199_000_000) == (9000 + 100) * 8)
+        #expect(window.bitsPerSecond(at: start + 60_000_000_000) == 0)
+    }
 }

@@ -247,6 +247,7 @@ struct MediaSessionTests {
 
         let start = MediaTime.now()
         var targets: [(Double, Int, Double)] = []
+        var repairs: [Int] = []
         let feeder = Task {
             await Self.paced(count: 14 * 30, every: 33_333_333, from: start) { n, due in
                 var picture = source[n % 30]
@@ -259,9 +260,10 @@ struct MediaSessionTests {
             try await Task.sleep(for: .seconds(1))
             let stats = await sender.statistics()
             targets.append((Double(second), stats.targetBitrate, stats.videoBitrateOut))
+            repairs.append(stats.retransmissionBitrateOut)
             if ProcessInfo.processInfo.environment["VP_CAP_TRACE"] != nil {
                 print("cap trace \(second)s: target \(stats.targetBitrate / 1000) est \(stats.estimatedBandwidth / 1000) out \(Int(stats.videoBitrateOut / 1000)) "
-                      + "kf \(stats.keyframesSent) rtx \(stats.packetsRetransmittedOut) enc \(stats.framesSent) skipped \(stats.framesSkippedByRateControl) "
+                      + "kf \(stats.keyframesSent) rtx \(stats.packetsRetransmittedOut) (\(stats.retransmissionBitrateOut / 1000) kbit/s) enc \(stats.framesSent) skipped \(stats.framesSkippedByRateControl) "
                       + "dropped \(base.network.counters.dropped) loss \(stats.lossFraction)")
             }
         }
@@ -292,16 +294,17 @@ struct MediaSessionTests {
             // since such pictures come out under a rising target, the estimator's sawtooth peaks 15-25 %
             // above the cap before the queue pushes back, so a 1 s window from 10 s on reads up to 350 kbit/s
             // in most runs. What holds in every run is checked below. VP_CAP_TRACE=1 adds a line per second.
-            // The average from 10 s on was 236-290 kbit/s in seven earlier fresh-clone CI runs and 362 in an eighth
-            // (7 keyframes, 8 PLIs, 179 NACKs: 503 and 435 kbit/s at 10-11 s, retransmissions of lost keyframe
-            // packets leaving at the pacing rate on top of new frames, which the encoder's target does not
-            // yet account for): under 360 is part of the known gap, 1.5x the cap is the ceiling.
+            // Retransmissions of lost keyframe packets leave at the pacing rate on top of new frames. Before
+            // the encoder's share left them out (MediaEngine.applyBandwidthEstimate), the average from 10 s on
+            // was 236-290 kbit/s in seven fresh-clone CI runs and 362 in an eighth (7 keyframes, 8 PLIs,
+            // 179 NACKs: 503 and 435 kbit/s at 10-11 s); 266-339 in five runs here, 1 s windows up to 402.
+            // With it: 228-256, 1 s windows up to 307 in five runs.
             withKnownIssue("300 kbps drop-tail bottleneck with incompressible video: slow start-up, sawtooth over the cap",
                            isIntermittent: true) {
                 asked()
-                #expect(average <= 360_000, "sending \(settled.map { Int($0 / 1000) }) kbit/s from 10 s on")
             }
-            #expect(average <= 450_000, "sending \(settled.map { Int($0 / 1000) }) kbit/s from 10 s on")
+            #expect(repairs.contains { $0 > 0 }, "no retransmission rate was taken out of the encoder's share: \(repairs)")
+            #expect(average <= 360_000, "sending \(settled.map { Int($0 / 1000) }) kbit/s from 10 s on")
             #expect(Double(decoded) >= Double(sent.framesSent) * 0.75, "\(decoded) of \(sent.framesSent) decoded")
         } else {
             asked()

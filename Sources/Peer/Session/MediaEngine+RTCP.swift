@@ -58,7 +58,7 @@ extension MediaEngine {
                 break
             }
         }
-        if estimateChanged { applyBandwidthEstimate() }
+        if estimateChanged { applyBandwidthEstimate(now: now) }
         drainPacer(now: now)
     }
 
@@ -141,6 +141,6 @@ extension MediaEngine {
             .init(ssrc: peer.localAudioSSRC, items: [.cname(cname)]),
         ])))
         peer.sendRTCP(RTCPPacket.serializeCompound(packets))
-        applyBandwidthEstimate()
+        applyBandwidthEstimate(now: now)
     }
 }

@@ -38,7 +38,11 @@ final class MediaEngine: @unchecked Sendable {
     var pacerWakeup: Scheduled<Void>?
     var pacerWakeupAt: MediaTime?
     var bandwidth: SendSideBandwidthEstimator
+    /// The estimate last applied to the pacer, and the rate last given to the encoder.
     var appliedBitrate: Int
+    var encoderBitrate: Int
+    /// Retransmissions sent over the last second: taken out of the encoder's share.
+    var retransmissions = BitrateWindow()
     var transportSequence = UInt16.random(in: 0...UInt16.max)
     var videoSendStats = SendStatistics()
     var audioSendStats = SendStatistics()
@@ -97,6 +101,7 @@ final class MediaEngine: @unchecked Sendable {
             minimumBitrate: configuration.minBitrate, maximumBitrate: configuration.maxBitrate,
             startBitrate: configuration.startBitrate))
         appliedBitrate = configuration.startBitrate
+        encoderBitrate = configuration.startBitrate
     }
 
     // MARK: Life cycle
@@ -252,6 +257,7 @@ final class MediaEngine: @unchecked Sendable {
             videoBytesOut += bytes.count
         } else {
             videoBytesOut += bytes.count
+            retransmissions.record(bytes: bytes.count, at: now)
             stats.packetsRetransmittedOut += 1
         }
         peer.sendRTP(bytes)
@@ -271,15 +277,25 @@ final class MediaEngine: @unchecked Sendable {
     /// bottleneck to 97 % and kept a standing queue behind it.
     var audioReserve: Int { audioMedia?.localSends == true ? configuration.audioBitrate + 50 * 40 * 8 : 0 }
 
-    /// Applies the bandwidth estimate to the encoder (5 % hysteresis) and the pacer.
-    func applyBandwidthEstimate() {
+    /// Applies the bandwidth estimate to the pacer and, less audio and the last second's
+    /// retransmissions, to the encoder (5 % hysteresis on each). Repairs take at most half of
+    /// video's share, as libwebrtc bounds its protection overhead, so that a burst of NACKs
+    /// cannot starve new frames.
+    func applyBandwidthEstimate(now: MediaTime) {
         let target = bandwidth.targetBitrate
         stats.estimatedBandwidth = target
         pacer.burst = bandwidth.pathIsClear ? Pacer.clearBurst : Pacer.congestedBurst
-        guard abs(target - appliedBitrate) * 20 > appliedBitrate else { return }
-        appliedBitrate = target
-        pacer.rate = max(100_000, target * 5 / 2)
-        videoEncoder.setBitrate(max(configuration.minBitrate, target - audioReserve))
+        if abs(target - appliedBitrate) * 20 > appliedBitrate {
+            appliedBitrate = target
+            pacer.rate = max(100_000, target * 5 / 2)
+        }
+        let video = target - audioReserve
+        let repairs = min(retransmissions.bitsPerSecond(at: now), video / 2)
+        stats.retransmissionBitrateOut = repairs
+        let encoder = max(configuration.minBitrate, video - repairs)
+        guard abs(encoder - encoderBitrate) * 20 > encoderBitrate else { return }
+        encoderBitrate = encoder
+        videoEncoder.setBitrate(encoder)
     }
 
     // MARK: Receiver

@@ -77,8 +77,12 @@ public struct MediaStatistics: Sendable, Equatable {
     public var framesDropped = 0
     /// The sender's bandwidth estimate (bits per second) steering the encoder.
     public var estimatedBandwidth = 0
-    /// The encoder's current target (bits per second).
+    /// The bandwidth estimate last applied to the sender (bits per second): the encoder gets it
+    /// less audio and `retransmissionBitrateOut`.
     public var targetBitrate = 0
+    /// Retransmissions (RTX) sent over the last second, bits per second, as last taken out of
+    /// the encoder's target.
+    public var retransmissionBitrateOut = 0
     /// RMS level of the last decoded remote audio, 0...1.
     public var audioLevel = 0.0
     /// Remote audio frames played (decoded, FEC-recovered or concealed) and their energy as
