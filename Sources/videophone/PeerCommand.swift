@@ -516,6 +516,8 @@ extension MediaStatistics {
             "audioFramesReceived": .number(Double(audioFramesReceived)), "audioConcealed": .number(Double(audioConcealed)),
             "packetsRetransmittedIn": .number(Double(packetsRetransmittedIn)),
             "packetsRetransmittedOut": .number(Double(packetsRetransmittedOut)),
+            "retransmissionBitrateOut": .number(Double(retransmissionBitrateOut)),
+            "retransmissionsOverLimit": .number(Double(retransmissionsOverLimit)),
             "keyframesSent": .number(Double(keyframesSent)),
             "videoEncodeCpuSeconds": .number(videoEncodeCPUSeconds), "videoDecodeCpuSeconds": .number(videoDecodeCPUSeconds),
             "audioCodecCpuSeconds": .number(audioCodecCPUSeconds),

@@ -224,7 +224,7 @@ struct CongestionTests {
         }
     }
 
-    @Test("retransmission rate: bytes over the last second, old buckets fall out, a long silence clears all")
+    @Test("retransmission rate: bytes over the last second, old buckets fall out, a long silence clears all; the limiter admits up to the limit")
     func bitrateWindow() {
         var window = BitrateWindow()
         let start = MediaTime(nanoseconds: 5_000_000_000)
@@ -241,5 +241,14 @@ struct CongestionTests {
         window.record(bytes: 100, at: start)
         #expect(window.bitsPerSecond(at: start + 1_199_000_000) == (9000 + 100) * 8)
         #expect(window.bitsPerSecond(at: start + 60_000_000_000) == 0)
+        // The limiter: 30 kB in a second at 240 kbit/s, then nothing more until the oldest has gone.
+        var limited = BitrateWindow()
+        let t = MediaTime(nanoseconds: 1_000_000_000)
+        var admitted = 0
+        for step in 0..<40 where limited.admit(bytes: 1000, limit: 240_000, at: t + UInt64(step) * 1_000_000) { admitted += 1 }
+        #expect(admitted == 30)
+        let full = limited.admit(bytes: 1, limit: 240_000, at: t + 999_000_000)
+        let free = limited.admit(bytes: 1000, limit: 240_000, at: t + 1_000_000_000)
+        #expect(!full && free)
     }
 }

@@ -115,6 +115,7 @@ public final class CallMediaLink: @unchecked Sendable {
             "lossPct": "\(Int((s.lossFraction * 100).rounded()))",
             "frames": "\(s.framesReceived)/\(s.framesSent)",
             "nacks": "\(s.nacksSent)/\(s.nacksReceived)",
+            "rtxKbps": "\(s.retransmissionBitrateOut / 1000)",
             "plis": "\(s.plisSent)/\(s.plisReceived)",
             "dropped": "\(s.framesDropped)",
         ])

@@ -3,7 +3,8 @@
 // its NACK (and FEC) "protection" rate out of the encoder's target (RtpVideoSender's protection
 // bitrate), so that what the link carries, new frames plus repairs, stays within the estimate.
 // Without it, retransmissions of a lost keyframe left at the pacing rate on top of new frames:
-// 503 and 435 kbit/s in 1 s windows behind a 300 kbit/s bottleneck.
+// 503 and 435 kbit/s in 1 s windows behind a 300 kbit/s bottleneck. It also bounds them, as
+// libwebrtc's retransmission rate limiter does: no more than the estimate in any second.
 import Media
 
 public struct BitrateWindow: Sendable {
@@ -20,6 +21,14 @@ public struct BitrateWindow: Sendable {
     public mutating func record(bytes: Int, at now: MediaTime) {
         advance(to: now)
         buckets[newest] += bytes
+    }
+
+    /// Records `bytes` if the last second's total with them stays within `limit` bits per
+    /// second, and says whether it did.
+    public mutating func admit(bytes: Int, limit: Int, at now: MediaTime) -> Bool {
+        guard bitsPerSecond(at: now) + bytes * 8 <= limit else { return false }
+        buckets[newest] += bytes
+        return true
     }
 
     /// Bits per second over the last second (the current, partly elapsed bucket included).

@@ -41,7 +41,14 @@ extension MediaEngine {
                 stats.nacksReceived += nack.lostSequenceNumbers.count
                 let resend = history.retransmissions(for: nack.lostSequenceNumbers, now: now,
                                                      roundTripTime: roundTripNanoseconds ?? 100_000_000)
-                for packet in resend { pacer.enqueue(packet, kind: .retransmission) }
+                // Repairs beyond the estimate in any second would only fill the bottleneck's queue.
+                for packet in resend {
+                    guard retransmissions.admit(bytes: packet.serializedSize, limit: bandwidth.targetBitrate, at: now) else {
+                        stats.retransmissionsOverLimit += 1
+                        continue
+                    }
+                    pacer.enqueue(packet, kind: .retransmission)
+                }
             case .pli(let pli) where pli.mediaSSRC == peer.localVideoSSRC || pli.mediaSSRC == 0:
                 stats.plisReceived += 1
                 keyframeRequested(now: now)

@@ -41,7 +41,8 @@ final class MediaEngine: @unchecked Sendable {
     /// The estimate last applied to the pacer, and the rate last given to the encoder.
     var appliedBitrate: Int
     var encoderBitrate: Int
-    /// Retransmissions sent over the last second: taken out of the encoder's share.
+    /// Retransmissions queued over the last second: bounded by the estimate, and taken out of
+    /// the encoder's share.
     var retransmissions = BitrateWindow()
     var transportSequence = UInt16.random(in: 0...UInt16.max)
     var videoSendStats = SendStatistics()
@@ -257,7 +258,6 @@ final class MediaEngine: @unchecked Sendable {
             videoBytesOut += bytes.count
         } else {
             videoBytesOut += bytes.count
-            retransmissions.record(bytes: bytes.count, at: now)
             stats.packetsRetransmittedOut += 1
         }
         peer.sendRTP(bytes)

@@ -80,9 +80,12 @@ public struct MediaStatistics: Sendable, Equatable {
     /// The bandwidth estimate last applied to the sender (bits per second): the encoder gets it
     /// less audio and `retransmissionBitrateOut`.
     public var targetBitrate = 0
-    /// Retransmissions (RTX) sent over the last second, bits per second, as last taken out of
+    /// Retransmissions (RTX) queued over the last second, bits per second, as last taken out of
     /// the encoder's target.
     public var retransmissionBitrateOut = 0
+    /// Packets asked for by NACK and not resent because the last second's retransmissions
+    /// already reached the bandwidth estimate.
+    public var retransmissionsOverLimit = 0
     /// RMS level of the last decoded remote audio, 0...1.
     public var audioLevel = 0.0
     /// Remote audio frames played (decoded, FEC-recovered or concealed) and their energy as
