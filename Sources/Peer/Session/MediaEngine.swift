@@ -290,7 +290,7 @@ final class MediaEngine: @unchecked Sendable {
             pacer.rate = max(100_000, target * 5 / 2)
         }
         let video = target - audioReserve
-        let repairs = min(retransmissions.bitsPerSecond(at: now), video / 2)
+        let repairs = min(retransmissions.bitsPerSecond(at: now), max(0, video / 2))
         stats.retransmissionBitrateOut = repairs
         let encoder = max(configuration.minBitrate, video - repairs)
         guard abs(encoder - encoderBitrate) * 20 > encoderBitrate else { return }
