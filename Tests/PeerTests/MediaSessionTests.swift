@@ -303,9 +303,7 @@ struct MediaSessionTests {
             // With it: 221-264 in 25 runs here (1 s windows still reach 345-464 when a requested keyframe
             // falls in one, and the next window is low).
             withKnownIssue("300 kbps drop-tail bottleneck with incompressible video: slow start-up, sawtooth over the cap",
-                           isIntermittent: true) {
-                asked()
-            }
+                           isIntermittent: true) { asked() }
             #expect(repairs.contains { $0 > 0 }, "no retransmission rate was taken out of the encoder's share: \(repairs)")
             #expect(average <= 360_000, "sending \(settled.map { Int($0 / 1000) }) kbit/s from 10 s on")
             #expect(Double(decoded) >= Double(sent.framesSent) * 0.75, "\(decoded) of \(sent.framesSent) decoded")

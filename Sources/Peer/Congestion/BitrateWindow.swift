@@ -8,7 +8,7 @@
 import Media
 
 public struct BitrateWindow: Sendable {
-    public static let bucketNanoseconds: UInt64 = 100_000_000
+    private static let bucketNanoseconds: UInt64 = 100_000_000
     private static let bucketCount = 10
     /// Allocated once; changed in place.
     private var buckets = [Int](repeating: 0, count: BitrateWindow.bucketCount)
@@ -27,7 +27,7 @@ public struct BitrateWindow: Sendable {
     /// second, and says whether it did.
     public mutating func admit(bytes: Int, limit: Int, at now: MediaTime) -> Bool {
         guard bitsPerSecond(at: now) + bytes * 8 <= limit else { return false }
-        buckets[newest] += bytes
+        record(bytes: bytes, at: now)
         return true
     }
 
