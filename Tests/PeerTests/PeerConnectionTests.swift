@@ -48,7 +48,7 @@ struct PeerConnectionTests {
         answerer.onLocalCandidate = { [offerer] c in offerer.addRemoteCandidate(c) }
         for (pc, seen) in [(offerer, call.seenByOfferer), (answerer, call.seenByAnswerer)] {
             pc.onConnectionStateChange = { state in seen.states.withLock { $0.append(state) } }
-            pc.onRTP = { packet, _ in
+            pc.onRTP = { packet in
                 let ssrc = UInt32(packet[8]) << 24 | UInt32(packet[9]) << 16 | UInt32(packet[10]) << 8 | UInt32(packet[11])
                 seen.rtp.withLock { $0[ssrc, default: 0] += 1 }
             }
@@ -169,7 +169,7 @@ struct PeerConnectionTests {
             let pc = PeerConnection(configuration: try Self.config(), eventLoop: Self.group.next(),
                                     socketFactory: VirtualNetwork(seed: 7).host("10.0.0.1"))
             pc.onConnectionStateChange = { _ in _ = pc }
-            pc.onRTP = { _, _ in _ = pc }
+            pc.onRTP = { _ in _ = pc }
             pc.onLocalCandidate = { _ in _ = pc }
             released = pc
             pc.close()

@@ -63,8 +63,10 @@ public final class PeerConnection: @unchecked Sendable {
     public var onSignalingStateChange: (@Sendable (SignalingState) -> Void)?
     public var onIceConnectionStateChange: (@Sendable (IceConnectionState) -> Void)?
     public var onConnectionStateChange: (@Sendable (PeerConnectionState) -> Void)?
-    /// A decrypted RTP packet and the section it belongs to (nil when its SSRC is unknown).
-    public var onRTP: (@Sendable ([UInt8], NegotiatedMedia?) -> Void)?
+    /// A decrypted RTP packet. Which section it belongs to is the receiver's to find out (by SSRC,
+    /// mid or payload type, `NegotiatedSession.media(forSSRC:)`): looking it up here cost every
+    /// packet a search and its retains for an argument no receiver read.
+    public var onRTP: (@Sendable ([UInt8]) -> Void)?
     /// A decrypted RTCP compound packet.
     public var onRTCP: (@Sendable ([UInt8]) -> Void)?
 
@@ -368,7 +370,7 @@ public final class PeerConnection: @unchecked Sendable {
                     let ssrc = UInt32(packet[8]) << 24 | UInt32(packet[9]) << 16 | UInt32(packet[10]) << 8 | UInt32(packet[11])
                     statsValue.srtpPacketsBySSRC[ssrc, default: 0] += 1
                     statsValue.srtpBytesReceived += packet.count
-                    onRTP?(packet, remote?.media(forSSRC: ssrc))
+                    onRTP?(packet)
                 }
             } catch {
                 statsValue.srtpErrors += 1

@@ -114,7 +114,7 @@ final class MediaEngine: @unchecked Sendable {
             self.started = true
             let now = MediaTime.now()
             self.startedAt = now
-            self.peer.onRTP = { [weak self] bytes, _ in self?.receivedRTP(bytes) }
+            self.peer.onRTP = { [weak self] bytes in self?.receivedRTP(bytes) }
             self.peer.onRTCP = { [weak self] bytes in self?.receivedRTCP(bytes) }
             self.lastTick = now
             self.scheduleTick(after: now, audioDriven: false)
