@@ -116,8 +116,12 @@ public struct SyntheticCamera: Sendable {
         var frame = VideoFrame(width: configuration.width, height: configuration.height,
                                timestamp: start + number * period, sequence: number)
         frame.withMutablePlanes { planes in
-            drawBars(planes)
-            if configuration.scene == .camera { drawTexture(planes, number: number) }
+            if configuration.scene == .camera {
+                drawBarsChroma(planes)  // the texture covers all of the luma
+                drawTexture(planes, number: number)
+            } else {
+                drawBars(planes)
+            }
             drawMovingBox(planes, number: number)
             drawCode(planes, number: number)
             drawLabel(planes, number: number)
@@ -180,6 +184,19 @@ public struct SyntheticCamera: Sendable {
             let left = (planes.width * index / count) & ~1
             let right = index == count - 1 ? planes.width : (planes.width * (index + 1) / count) & ~1
             rect(planes, x: left, y: 0, width: right - left, height: planes.height, colour)
+        }
+    }
+
+    /// The bars' colour without their luma: filling a luma plane the texture then overwrote was
+    /// a third of the camera scene's drawing.
+    private func drawBarsChroma(_ planes: MutableI420Planes) {
+        let count = Self.bars.count
+        for (index, colour) in Self.bars.enumerated() {
+            let left = (planes.width * index / count) & ~1
+            let right = index == count - 1 ? planes.width : (planes.width * (index + 1) / count) & ~1
+            let width = Int32((right - left + 1) / 2), height = Int32((planes.height + 1) / 2)
+            SetPlane(planes.u + left / 2, Int32(planes.strideUV), width, height, UInt32(colour.1))
+            SetPlane(planes.v + left / 2, Int32(planes.strideUV), width, height, UInt32(colour.2))
         }
     }
 
