@@ -178,11 +178,18 @@ public struct SyntheticCamera: Sendable {
                      Int32(x), Int32(y), Int32(width), Int32(height), yuv.0, yuv.1, yuv.2)
     }
 
+    /// Each bar's colour and its columns (even edges, so a bar covers whole chroma samples).
+    private static func forEachBar(width: Int, _ body: ((Int32, Int32, Int32), _ left: Int, _ right: Int) -> Void) {
+        let count = bars.count
+        for (index, colour) in bars.enumerated() {
+            let left = (width * index / count) & ~1
+            let right = index == count - 1 ? width : (width * (index + 1) / count) & ~1
+            body(colour, left, right)
+        }
+    }
+
     private func drawBars(_ planes: MutableI420Planes) {
-        let count = Self.bars.count
-        for (index, colour) in Self.bars.enumerated() {
-            let left = (planes.width * index / count) & ~1
-            let right = index == count - 1 ? planes.width : (planes.width * (index + 1) / count) & ~1
+        Self.forEachBar(width: planes.width) { colour, left, right in
             rect(planes, x: left, y: 0, width: right - left, height: planes.height, colour)
         }
     }
@@ -190,10 +197,7 @@ public struct SyntheticCamera: Sendable {
     /// The bars' colour without their luma: filling a luma plane the texture then overwrote was
     /// a third of the camera scene's drawing.
     private func drawBarsChroma(_ planes: MutableI420Planes) {
-        let count = Self.bars.count
-        for (index, colour) in Self.bars.enumerated() {
-            let left = (planes.width * index / count) & ~1
-            let right = index == count - 1 ? planes.width : (planes.width * (index + 1) / count) & ~1
+        Self.forEachBar(width: planes.width) { colour, left, right in
             let width = Int32((right - left + 1) / 2), height = Int32((planes.height + 1) / 2)
             SetPlane(planes.u + left / 2, Int32(planes.strideUV), width, height, UInt32(colour.1))
             SetPlane(planes.v + left / 2, Int32(planes.strideUV), width, height, UInt32(colour.2))
