@@ -105,12 +105,6 @@ public struct NegotiatedSession: Sendable, Equatable {
         }
     }
 
-    /// The section a received packet belongs to, by its SSRC (RFC 8843 §9.2 falls back to
-    /// the SSRCs signalled in the SDP when the packet carries no mid extension).
-    public func media(forSSRC ssrc: UInt32) -> NegotiatedMedia? {
-        media.first { $0.remoteSSRCs.contains(ssrc) }
-    }
-
     /// Our DTLS role given the remote a=setup (RFC 8842 §5.1): the remote "active" makes us the
     /// server; "passive" makes us the client; an offer's "actpass" lets us (the answerer) choose
     /// active, i.e. client, which is what our answers say.

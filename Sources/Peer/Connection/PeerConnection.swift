@@ -64,8 +64,8 @@ public final class PeerConnection: @unchecked Sendable {
     public var onIceConnectionStateChange: (@Sendable (IceConnectionState) -> Void)?
     public var onConnectionStateChange: (@Sendable (PeerConnectionState) -> Void)?
     /// A decrypted RTP packet. Which section it belongs to is the receiver's to find out (by SSRC,
-    /// mid or payload type, `NegotiatedSession.media(forSSRC:)`): looking it up here cost every
-    /// packet a search and its retains for an argument no receiver read.
+    /// mid or payload type): looking it up here cost every packet a search and its retains for an
+    /// argument no receiver read.
     public var onRTP: (@Sendable ([UInt8]) -> Void)?
     /// A decrypted RTCP compound packet.
     public var onRTCP: (@Sendable ([UInt8]) -> Void)?
