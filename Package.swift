@@ -128,7 +128,7 @@ let package = Package(
         .target(name: "Codec", dependencies: ["Media", "CVPX", "COpus", "CGlibc"], swiftSettings: strict),
         // Our WebRTC endpoint: one folder per protocol (SDP, STUN, ICE, TURN, DTLS, SRTP, RTP, RTCP, ...).
         .target(name: "Peer",
-                dependencies: ["Media", "Codec", "CVPX", "COpus", "CSRTP", "COpenSSL", "CZlib",
+                dependencies: ["Media", "Codec", "CVPX", "COpus", "CSRTP", "COpenSSL", "CZlib", "CSocketBatch",
                                "SystemCrypto",
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio"),
