@@ -91,6 +91,45 @@ struct UDPSocketTests {
         #expect(sender.localAddress.family == .ipv6)
     }
 
+    @Test("more datagrams, or more bytes, in one turn than a batch holds: it is sent when full and refilled, all in order")
+    func overfullBatch() async throws {
+        let (receiver, sender, inbox) = try await Self.receiverAndSender(on: "127.0.0.1")
+        defer { receiver.close(); sender.close() }
+        // 200 small ones (batches of at most 64); in another turn, 7 of 15,000 bytes (6 fit in 96 KiB).
+        // The receiver's socket holds about 200 KiB (each turn stays under that) and NIO reads 2048
+        // bytes of a datagram at most: the large ones arrive cut to that.
+        var sent: [Int] = []
+        for sizes in [[Int](repeating: 100, count: 200), [Int](repeating: 15_000, count: 7)] {
+            let first = sent.count
+            try await IceTestLoop.loop.submit {
+                for (offset, size) in sizes.enumerated() {
+                    let index = first + offset
+                    sender.send([UInt8(index & 0xFF), UInt8(index >> 8)] + [UInt8](repeating: 0x5A, count: size - 2), to: receiver.localAddress)
+                }
+            }.get()
+            sent += sizes
+            let arrived = await waitFor(5) { inbox.datagrams.withLock { $0.count } == sent.count }
+            #expect(arrived, "\(inbox.datagrams.withLock { $0.count }) of \(sent.count) arrived")
+        }
+        let got = inbox.datagrams.withLock { $0.map(\.bytes) }
+        #expect(got.map { Int($0[0]) | Int($0[1]) << 8 } == Array(0..<got.count))
+        #expect(got.map(\.count) == sent.prefix(got.count).map { min($0, 2048) })
+    }
+
+    @Test("a port already bound is refused with the reason")
+    func portInUse() async throws {
+        let (receiver, sender, _) = try await Self.receiverAndSender(on: "127.0.0.1")
+        defer { receiver.close(); sender.close() }
+        await #expect(throws: IceError.self) {
+            _ = try await UDPSocketFactory().makeSocket(boundTo: receiver.localAddress, on: IceTestLoop.loop) { _, _ in }.get()
+        }
+        do {
+            _ = try await UDPSocketFactory().makeSocket(boundTo: receiver.localAddress, on: IceTestLoop.loop) { _, _ in }.get()
+        } catch let IceError.socket(reason) {
+            #expect(reason.contains("bind 127.0.0.1:\(receiver.localAddress.port)") && reason.contains("in use"), "\(reason)")
+        }
+    }
+
     /// A socket that keeps what it receives, and one to send from, both bound on `host`.
     static func receiverAndSender(on host: String) async throws -> (receiver: any DatagramSocket, sender: any DatagramSocket, inbox: Inbox) {
         let any = STUNAddress(host: host, port: 0)!

@@ -1,9 +1,8 @@
 // Batched datagram system calls (sendmmsg, recvmmsg) for Peer's UDP sockets and codec-bench's
 // transport floor. glibc declares them and struct mmsghdr only under _GNU_SOURCE, which also
-// renames fd_set's field:
-// a module that defined it would clash with every other module including <sys/select.h>
-// (CALSA, CGlibc users). So this header keeps the default feature set, declares the same
-// layout as struct mmsghdr, and calls the kernel through syscall(2).
+// renames fd_set's field: a module that defined it would clash with every other module including
+// <sys/select.h> (CALSA, CGlibc users). So this header keeps the default feature set, declares
+// the same layout as struct mmsghdr, and calls the kernel through syscall(2).
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <time.h>
