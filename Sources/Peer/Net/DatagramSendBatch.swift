@@ -23,15 +23,12 @@ final class DatagramSendBatch {
     private let iovecs: UnsafeMutablePointer<iovec>
     private let messages: UnsafeMutablePointer<vp_mmsghdr>
     private let addresses: UnsafeMutablePointer<sockaddr_storage>
-    /// The same destinations for NIO, for the EAGAIN case (appending one is a retain).
-    private var destinations: [SocketAddress] = []
     private var count = 0
     private var used = 0
 
     /// The destination is nearly always the same (the selected pair's remote, or the TURN server):
     /// it is converted once, not for every datagram.
     private var lastDestination: STUNAddress?
-    private var lastAddress: SocketAddress?
     private var lastStorage = sockaddr_storage()
     private var lastLength: socklen_t = 0
 
@@ -42,7 +39,6 @@ final class DatagramSendBatch {
         iovecs = .allocate(capacity: Self.capacity)
         messages = .allocate(capacity: Self.capacity)
         addresses = .allocate(capacity: Self.capacity)
-        destinations.reserveCapacity(Self.capacity)
     }
 
     deinit {
@@ -56,7 +52,7 @@ final class DatagramSendBatch {
     /// Queues a datagram. True when it is the first since the last flush: the caller then
     /// schedules one flush for the end of this turn.
     func append(_ bytes: [UInt8], to destination: STUNAddress) -> Bool {
-        guard !closed, !bytes.isEmpty, let address = socketAddress(for: destination) else { return false }
+        guard !closed, !bytes.isEmpty, convert(destination) else { return false }
         let first = count == 0
         if bytes.count > Self.bytes {
             flush()  // what was queued before it leaves before it
@@ -78,7 +74,6 @@ final class DatagramSendBatch {
             msg_hdr: msghdr(msg_name: UnsafeMutableRawPointer(addresses + count), msg_namelen: lastLength,
                             msg_iov: iovecs + count, msg_iovlen: 1, msg_control: nil, msg_controllen: 0, msg_flags: 0),
             msg_len: 0)
-        destinations.append(address)
         count += 1
         used += bytes.count
         return first
@@ -104,7 +99,6 @@ final class DatagramSendBatch {
         }
         count = 0
         used = 0
-        destinations.removeAll(keepingCapacity: true)
     }
 
     /// Drops what is queued; nothing is sent after this.
@@ -113,28 +107,39 @@ final class DatagramSendBatch {
         closed = true
         count = 0
         used = 0
-        destinations.removeAll()
         _ = Glibc.close(descriptor)
     }
 
-    private func socketAddress(for destination: STUNAddress) -> SocketAddress? {
-        if destination == lastDestination, let lastAddress { return lastAddress }
-        guard let address = destination.socketAddress else { return nil }
+    /// Makes `lastStorage` hold `destination`; false when it is no address a socket can send to.
+    private func convert(_ destination: STUNAddress) -> Bool {
+        if destination == lastDestination { return true }
+        guard let address = destination.socketAddress else { return false }
         var storage = sockaddr_storage()
         let length = address.withSockAddr { pointer, length in
             withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: length)) }
             return socklen_t(length)
         }
-        (lastDestination, lastAddress, lastStorage, lastLength) = (destination, address, storage, length)
-        return address
+        (lastDestination, lastStorage, lastLength) = (destination, storage, length)
+        return true
     }
 
     private func handToChannel(from start: Int) {
         for index in start..<count {
             let payload = UnsafeRawBufferPointer(start: iovecs[index].iov_base, count: iovecs[index].iov_len)
-            channel.write(AddressedEnvelope(remoteAddress: destinations[index], data: channel.allocator.buffer(bytes: payload)),
+            channel.write(AddressedEnvelope(remoteAddress: Self.socketAddress(addresses[index]),
+                                            data: channel.allocator.buffer(bytes: payload)),
                           promise: nil)
         }
         channel.flush()
+    }
+
+    /// NIO's form of a queued datagram's destination (only for the EAGAIN case).
+    private static func socketAddress(_ storage: sockaddr_storage) -> SocketAddress {
+        let family = Int32(storage.ss_family)
+        return withUnsafeBytes(of: storage) { raw in
+            family == AF_INET
+                ? SocketAddress(raw.load(as: sockaddr_in.self))
+                : SocketAddress(raw.load(as: sockaddr_in6.self))
+        }
     }
 }

@@ -11,7 +11,7 @@ public struct UDPSocketFactory: DatagramSocketFactory {
     /// The socket is opened and bound here, so that a duplicate of its descriptor can send
     /// (`DatagramSendBatch`); NIO's channel takes the original and does the receiving. (Reading
     /// with recvmmsg, NIO's vector reads of 8 datagrams, made no difference in the benchmark:
-    /// 1.13-1.15x own codec time with it, 1.14-1.15x without, in turns.)
+    /// 1.14-1.15x own codec time with it, 1.13-1.15x without, in turns.)
     public func makeSocket(boundTo address: STUNAddress, on loop: any EventLoop,
                            handler: @escaping DatagramHandler) -> EventLoopFuture<any DatagramSocket> {
         let descriptors: (receive: CInt, send: CInt)
